@@ -1,0 +1,71 @@
+// Runs a graph on LibTorch. One executor serves training (autograd through parameters, BN batch
+// statistics and running-stat updates), evaluation and inference (no autograd, intermediates
+// freed at their last use).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "hadmc/exec/kernel.h"
+#include "hadmc/ir/graph.h"
+#include "hadmc/model/model.h"
+
+namespace hadmc::exec {
+
+enum class Mode {
+  kTrain,      // autograd on; BN uses batch statistics and updates running stats
+  kEval,       // autograd allowed (for gradients w.r.t. inputs/params); BN uses running stats
+  kInference,  // c10::InferenceMode; BN uses running stats
+};
+
+class Executor {
+ public:
+  // Validates the graph, binds every node's kernel and resolves its parameters. `tensors` must
+  // hold every parameter of the graph; they are shared, not copied (training updates them).
+  static Result<Executor> Create(ir::Graph graph, model::TensorMap tensors);
+  static Result<Executor> Create(const model::Model& m) { return Create(m.graph, m.tensors); }
+
+  // Runs the graph. `inputs` follow graph().inputs. Returns the graph outputs in order.
+  Result<std::vector<at::Tensor>> Run(const std::vector<at::Tensor>& inputs, Mode mode) const;
+  // Single-input, single-output convenience.
+  Result<at::Tensor> Run(const at::Tensor& input, Mode mode) const;
+  // Runs and also returns the named intermediate values (feature taps for distillation).
+  Result<std::vector<at::Tensor>> RunWithTaps(const std::vector<at::Tensor>& inputs, Mode mode,
+                                              const std::vector<std::string>& taps,
+                                              std::map<std::string, at::Tensor>* tapped) const;
+
+  const ir::Graph& graph() const { return graph_; }
+  const model::TensorMap& tensors() const { return tensors_; }
+  // Parameters that an optimizer should update (weights and biases, not BN running stats), in
+  // graph order, each listed once.
+  std::vector<at::Tensor> TrainableParameters() const;
+  std::vector<std::string> TrainableParameterNames() const;
+  // Turns requires_grad on for trainable parameters (off for buffers).
+  void EnableGrad(bool on) const;
+
+ private:
+  struct Step {
+    size_t node_index;             // into graph_.nodes
+    BoundKernel kernel;
+    std::vector<int> inputs;        // value slots
+    std::vector<at::Tensor> params; // per OpDef slot (undefined if unused)
+    int output;                     // value slot
+    std::vector<int> free_after;    // value slots whose last use is this step
+  };
+  Executor() = default;
+  Status Bind();
+
+  ir::Graph graph_;
+  model::TensorMap tensors_;
+  std::vector<Step> steps_;
+  std::vector<int> input_slots_;
+  std::vector<int> output_slots_;
+  std::map<std::string, int> slot_of_value_;
+  int num_slots_ = 0;
+};
+
+}  // namespace hadmc::exec
