@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hadmc/exec/kernel.h"  // completes BoundKernel for the op-table check
 #include "hadmc/ir/builder.h"
 #include "hadmc/ir/json.h"
 #include "hadmc/ir/ops.h"
@@ -79,8 +80,9 @@ void ExpectInvalid(Graph g, const std::string& fragment1, const std::string& fra
   auto s = Validate(g);
   ASSERT_FALSE(s) << "expected a validation error mentioning " << fragment1;
   EXPECT_NE(s.error().message().find(fragment1), std::string::npos) << s.error().message();
-  if (!fragment2.empty())
+  if (!fragment2.empty()) {
     EXPECT_NE(s.error().message().find(fragment2), std::string::npos) << s.error().message();
+  }
 }
 
 TEST(GraphIr, ValidationNamesTheNode) {
