@@ -115,8 +115,8 @@ void RunRun(const RunCommand& c) {
   // The first batch pays one-time costs (thread pool start, kernel setup): say so rather than
   // let it pass for steady-state latency.
   if (batches > 1)
-    std::cout << "  first batch " << Ms(first_batch_ms) << " (includes one-time setup), the other "
-              << batches - 1 << " " << Ms((run_ms - first_batch_ms) / (batches - 1)) << " each\n";
+    std::cout << "  first batch " << Ms(first_batch_ms) << " (includes one-time setup), later "
+              << "batches " << Ms((run_ms - first_batch_ms) / (batches - 1)) << " each\n";
   std::cout << "  model load " << Ms(load_ms) << "\n";
   for (size_t i = 0; i < pieces.size(); ++i) {
     const at::Tensor y =

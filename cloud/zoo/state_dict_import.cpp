@@ -55,9 +55,19 @@ std::string ListNames(const std::string& kind, const std::vector<std::string>& n
   return s;
 }
 
-std::string Describe(const std::string& arch, const ArchOptions& o) {
-  return arch + " (in_channels=" + std::to_string(o.in_channels) +
-         ", num_classes=" + std::to_string(o.num_classes) +
+// Options read from the checkpoint, and which of them the weights actually told.
+struct Inferred {
+  ArchOptions options;
+  bool found_in_channels = false;
+  bool found_num_classes = false;
+};
+
+std::string Describe(const std::string& arch, const Inferred& i) {
+  const ArchOptions& o = i.options;
+  return arch + " (in_channels=" +
+         (i.found_in_channels ? std::to_string(o.in_channels) : "? (no first conv weight)") +
+         ", num_classes=" +
+         (i.found_num_classes ? std::to_string(o.num_classes) : "? (no last linear weight)") +
          ", small_input=" + (o.small_input ? "true" : "false") + ")";
 }
 
@@ -79,9 +89,10 @@ Anchors FindAnchors(const ir::Graph& g) {
 
 // Options the checkpoint implies. The probe graphs use a fixed 224 px input: only parameter names
 // and shapes matter here, and those do not depend on the image size.
-Result<ArchOptions> InferOptions(const model::TensorMap& tensors, const std::string& arch,
-                                 const ImportOptions& io) {
-  ArchOptions o;
+Result<Inferred> InferOptions(const model::TensorMap& tensors, const std::string& arch,
+                              const ImportOptions& io) {
+  Inferred inferred;
+  ArchOptions& o = inferred.options;
   o.in_channels = 3;
   o.num_classes = 1000;
   o.image_size = 224;
@@ -90,11 +101,15 @@ Result<ArchOptions> InferOptions(const model::TensorMap& tensors, const std::str
   if (!probe) return MakeError(probe.error());
   const Anchors anchors = FindAnchors(*probe);
   if (auto it = tensors.find(anchors.first_conv_weight);
-      it != tensors.end() && it->second.dim() == 4)
+      it != tensors.end() && it->second.dim() == 4) {
     o.in_channels = it->second.size(1);
+    inferred.found_in_channels = true;
+  }
   if (auto it = tensors.find(anchors.last_linear_weight);
-      it != tensors.end() && it->second.dim() == 2)
+      it != tensors.end() && it->second.dim() == 2) {
     o.num_classes = it->second.size(0);
+    inferred.found_num_classes = true;
+  }
 
   if (io.small_input) {
     o.small_input = *io.small_input;
@@ -112,7 +127,7 @@ Result<ArchOptions> InferOptions(const model::TensorMap& tensors, const std::str
     o.small_input = mismatches[1] < mismatches[0];
   }
   o.image_size = io.input_size;
-  return o;
+  return inferred;
 }
 
 }  // namespace
@@ -126,18 +141,19 @@ Result<model::Model> ImportStateDict(const model::TensorMap& tensors, const std:
   for (const auto& [name, t] : tensors)
     if (!IsBnCounter(name)) provided[name] = t;
 
-  auto o = InferOptions(provided, arch, options);
-  if (!o) return MakeError(o.error());
-  auto g = BuildGraph(arch, *o);
+  auto inferred = InferOptions(provided, arch, options);
+  if (!inferred) return MakeError(inferred.error());
+  const ArchOptions& o = inferred->options;
+  auto g = BuildGraph(arch, o);
   if (!g) return MakeError(g.error());
 
   const Mismatch mm = Compare(*g, provided);
   if (mm.Count() > 0)
-    return MakeError(Errc::kShapeMismatch, "the checkpoint does not match " + Describe(arch, *o) +
-                                               ListNames("missing", mm.missing) +
-                                               ListNames("unexpected", mm.unexpected) +
-                                               ListNames("mis-shaped", mm.misshaped) +
-                                               ListNames("not floating point", mm.non_float));
+    return MakeError(Errc::kShapeMismatch,
+                     "the checkpoint does not match " + Describe(arch, *inferred) +
+                         ListNames("missing", mm.missing) + ListNames("unexpected", mm.unexpected) +
+                         ListNames("mis-shaped", mm.misshaped) +
+                         ListNames("not floating point", mm.non_float));
 
   model::Model m;
   m.graph = std::move(*g);
@@ -147,7 +163,7 @@ Result<model::Model> ImportStateDict(const model::TensorMap& tensors, const std:
   } catch (const std::exception& e) {
     return MakeError(Errc::kInternal, std::string("copying tensors: ") + e.what());
   }
-  m.metadata = ArchMetadata(arch, *o);
+  m.metadata = ArchMetadata(arch, o);
   HADMC_TRY_CTX(model::CheckConsistent(m), "imported " + arch);
   return m;
 }

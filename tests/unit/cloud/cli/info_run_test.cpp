@@ -1,5 +1,6 @@
 // `hadmc info` and `hadmc run`, end to end through the built binary (skipped when it is absent,
-// e.g. when only the test targets were built).
+// e.g. when only the test targets were built). Each start of the binary loads LibTorch (~1 s), so
+// the cases here are few; the file-format rejections are tested at the library level.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -56,15 +57,6 @@ TEST_F(InfoRunTest, InfoJson) {
   EXPECT_EQ(j.at("file_bytes"), std::filesystem::file_size(dir_ / "tiny.hmc"));
 }
 
-TEST_F(InfoRunTest, InfoRejectsACorruptFile) {
-  std::string bytes = testing::ReadFileBytes(dir_ / "tiny.hmc");
-  testing::WriteFileBytes(dir_ / "cut.hmc", bytes.substr(0, bytes.size() - 4));
-  auto r = Hadmc("info " + dir_ / "cut.hmc");
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.output, HasSubstr("error: "));
-  EXPECT_THAT(r.output, HasSubstr("truncated file?"));
-}
-
 TEST_F(InfoRunTest, RunMatchesTheExecutorInChunks) {
   torch::manual_seed(5);
   const at::Tensor x = torch::randn({5, 3, 8, 8});
@@ -86,18 +78,14 @@ TEST_F(InfoRunTest, RunMatchesTheExecutorInChunks) {
 }
 
 TEST_F(InfoRunTest, RunExplainsAShapeMismatch) {
-  WriteInput("wrong.npy", torch::zeros({2, 3, 9, 9}));
+  WriteInput("wrong.npy", torch::zeros({3, 8, 8}));  // one sample, no batch dimension
   auto r =
       Hadmc("run " + dir_ / "tiny.hmc" + " -i " + dir_ / "wrong.npy" + " -o " + dir_ / "y.npy");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.output, HasSubstr("has shape [2,3,9,9] but input 'x'"));
+  EXPECT_THAT(r.output, HasSubstr("has shape [3,8,8] but input 'x'"));
   EXPECT_THAT(r.output, HasSubstr("expects [-1,3,8,8]"));
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "y.npy"));
-
-  WriteInput("one.npy", torch::zeros({3, 8, 8}));
-  r = Hadmc("run " + dir_ / "tiny.hmc" + " -i " + dir_ / "one.npy" + " -o " + dir_ / "y.npy");
-  EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("add a batch dimension"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "y.npy"));
 }
 
 }  // namespace

@@ -90,6 +90,7 @@ TEST(TorchScriptImportTest, ListsMissingUnexpectedAndMisshapedNames) {
   ASSERT_FALSE(m);
   EXPECT_TRUE(m.error().Is(Errc::kShapeMismatch));
   const std::string& msg = m.error().message();
+  EXPECT_THAT(msg, HasSubstr("num_classes=? (no last linear weight)"));
   EXPECT_THAT(msg, HasSubstr("missing (2): fc.bias, fc.weight"));
   // 25 aux linears + head: 52 names, sorted, the first 20 shown.
   EXPECT_THAT(msg, HasSubstr("unexpected (52): aux.0.bias, aux.0.weight, aux.1.bias"));

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +45,22 @@ class FileLock {
   int fd_;
 };
 
+// Fixtures of other script versions take ~150 MB each. Those untouched for a day are removed
+// (younger ones may belong to another checkout's test run that is reading them now).
+void RemoveStaleVersions(const fs::path& current) {
+  const std::string prefix = "hadmc-torchvision-fixture-";
+  const std::string keep = current.filename().string();
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(current.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || name.rfind(keep, 0) == 0) continue;
+    std::error_code time_ec;
+    const auto mtime = fs::last_write_time(entry.path(), time_ec);
+    if (!time_ec && mtime < cutoff) fs::remove_all(entry.path(), time_ec);
+  }
+}
+
 TorchvisionFixture Generate() {
   TorchvisionFixture f;
   const fs::path script = fs::path(HADMC_SOURCE_DIR) / "tests/fixtures/make_torchvision_fixture.py";
@@ -67,6 +84,7 @@ TorchvisionFixture Generate() {
                           "' > '" + log.string() + "' 2>&1";
   if (std::system(cmd.c_str()) == 0 && fs::exists(dir / "DONE")) {
     f.dir = dir.string();
+    RemoveStaleVersions(dir);
     return f;
   }
   const std::string probe =

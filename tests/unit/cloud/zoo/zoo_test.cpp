@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "hadmc/exec/executor.h"
+#include "hadmc/model/model_summary.h"
 #include "torchvision_fixture.h"
 
 namespace hadmc::zoo {
@@ -185,6 +186,36 @@ TEST(ZooTest, ResNet18ParameterCountMatchesTorchvision) {
   EXPECT_EQ(CountParameters(*g).trainable, 11689512);
   // BN running mean + var: 2 x (64 + 4*64 + 4*128 + 4*256 + 4*512 + 128 + 256 + 512) = 9600.
   EXPECT_EQ(CountParameters(*g).buffers, 9600);
+}
+
+// Parameters and conv + linear MACs (batch 1) against an independent count on the torchvision
+// modules (forward hooks in PyTorch), with 10 classes. Small variants at 1x28x28 (Fashion-MNIST),
+// standard ones at 3x224x224. resnet8 is the cheap demo net.
+TEST(ZooTest, ParamsAndMacsMatchReferenceCounts) {
+  struct Case {
+    std::string arch;
+    bool small;
+    int64_t params, macs;
+  };
+  const Case cases[] = {
+      {"resnet8", true, 77754, 9345920},          {"resnet18", true, 11172810, 455800832},
+      {"resnet34", true, 21280970, 935917568},    {"mobilenet_v2", true, 2236106, 72938624},
+      {"vgg11_bn", true, 128811658, 252150784},   {"resnet18", false, 11181642, 1813566464},
+      {"resnet34", false, 21289802, 3663254528},  {"mobilenet_v2", false, 2236682, 299507072},
+      {"vgg11_bn", false, 128812810, 7605035008},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.arch + (c.small ? " small" : " standard"));
+    auto g = BuildGraph(c.arch, c.small ? Options(1, 10, 28, true) : Options(3, 10, 224, false));
+    ASSERT_TRUE(g) << g.error().String();
+    EXPECT_EQ(CountParameters(*g).trainable, c.params);
+    auto summary = model::SummarizeGraph(*g);
+    ASSERT_TRUE(summary) << summary.error().String();
+    int64_t macs = 0;
+    for (const auto& n : summary->nodes)
+      if (n.op == "conv2d" || n.op == "linear") macs += n.macs;
+    EXPECT_EQ(macs, c.macs);
+  }
 }
 
 TEST(ZooTest, SmallInputVariantsDropTheDocumentedDownsampling) {
