@@ -1,10 +1,11 @@
 // Executor overhead: the graph executor running ResNet-18 / ResNet-8 from the zoo against the same
 // network written directly with torch::nn modules (same weights, same threads, InferenceMode).
 //
-//   build/bench/executor_overhead_bench --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   HADMC_THREADS=2 build/bench/executor_overhead_bench --benchmark_repetitions=10
+//       --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 //
-// Both variants of a case run in the same process one after the other; compare the medians.
+// Both variants of a case run in the same process, their repetitions interleaved at random so
+// that a noisy neighbour hits both alike; compare the medians.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -12,6 +13,7 @@
 #include <iostream>
 
 #include "hadmc/exec/executor.h"
+#include "hadmc/hal/threads.h"
 #include "hadmc/zoo/zoo.h"
 
 namespace {
@@ -88,6 +90,10 @@ struct Case {
   ResNet module{nullptr};
 };
 
+// Untimed runs before each case: the first calls pay for allocator growth, OpenMP thread start
+// and oneDNN primitive creation, which would otherwise land in whichever case runs first.
+constexpr int kWarmUp = 10;
+
 // Builds the zoo model and a torch::nn twin holding the same tensors (copied by name).
 Case MakeCase(const std::string& arch) {
   hadmc::zoo::ArchOptions opts;
@@ -141,6 +147,7 @@ void BM_Executor(benchmark::State& state, const std::string& arch) {
     auto diff = (*ex->Run(x, hadmc::exec::Mode::kInference) - c.module->forward(x)).abs().max();
     if (diff.item<float>() > 1e-4) state.SkipWithError("executor and torch::nn disagree");
   }
+  for (int i = 0; i < kWarmUp; ++i) ex->Run(x, hadmc::exec::Mode::kInference);
   for (auto _ : state) {
     auto y = ex->Run(x, hadmc::exec::Mode::kInference);
     benchmark::DoNotOptimize(y);
@@ -151,6 +158,10 @@ void BM_Executor(benchmark::State& state, const std::string& arch) {
 void BM_TorchNn(benchmark::State& state, const std::string& arch) {
   Case c = MakeCase(arch);
   auto x = torch::randn({state.range(0), 1, 28, 28});
+  for (int i = 0; i < kWarmUp; ++i) {
+    c10::InferenceMode guard;
+    c.module->forward(x);
+  }
   for (auto _ : state) {
     c10::InferenceMode guard;
     auto y = c.module->forward(x);
@@ -159,7 +170,7 @@ void BM_TorchNn(benchmark::State& state, const std::string& arch) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-void Threads(int n) { at::set_num_threads(n); }
+void Threads(int n) { hadmc::hal::ConfigureThreads(n); }
 
 }  // namespace
 

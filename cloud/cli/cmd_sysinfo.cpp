@@ -49,6 +49,9 @@ void PrintText(std::ostream& out, const hal::SystemInfo& info, int threads_flag)
   std::string blas = hal::BlasKindName(info.blas.kind);
   if (!info.blas.provider.empty()) blas += "  " + info.blas.provider;
   PrintRow(out, "BLAS", blas);
+  if (info.blas_threads >= 0)
+    PrintRow(out, "BLAS threads",
+             std::to_string(info.blas_threads) + "  (LibTorch owns the parallelism)");
   if (!info.blas.alternative.empty()) PrintRow(out, "BLAS alternative", info.blas.alternative);
   if (!info.blas.mapped.empty()) PrintRow(out, "BLAS objects mapped", Join(info.blas.mapped, ", "));
 

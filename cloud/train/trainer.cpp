@@ -8,6 +8,7 @@
 #include "hadmc/common/log.h"
 #include "hadmc/data/data_loader.h"
 #include "hadmc/exec/executor.h"
+#include "hadmc/hal/threads.h"
 #include "hadmc/train/checkpoint.h"
 #include "hadmc/train/input_transform.h"
 #include "hadmc/train/lr_schedule.h"
@@ -152,7 +153,7 @@ Status TrainingRun::Prepare(const data::Dataset& train) {
   HADMC_TRY_CTX(data::ValidateDataset(train), "training set");
   if (test_.size() > 0) HADMC_TRY_CTX(data::ValidateDataset(test_), "test set");
   HADMC_TRY(CheckModelFitsData(model_.graph, train, test_));
-  if (o_.threads > 0) at::set_num_threads(o_.threads);
+  if (o_.threads > 0) hal::ConfigureThreads(o_.threads);
 
   if (o_.val_fraction > 0) {
     auto split = data::StratifiedSplit(train, o_.val_fraction, o_.seed);

@@ -1,5 +1,7 @@
 #include "hadmc/hal/sysinfo.h"
 
+#include "hadmc/hal/threads.h"
+
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
@@ -169,6 +171,7 @@ SystemInfo CollectSystemInfo() {
   at::Context& ctx = at::globalContext();
   info.torch_threads = at::get_num_threads();
   info.torch_interop_threads = static_cast<int>(at::get_num_interop_threads());
+  info.blas_threads = BlasThreads();
   for (at::QEngine e : ctx.supportedQEngines()) {
     if (e != at::QEngine::NoQEngine) info.quantized_engines.push_back(c10::toString(e));
   }
@@ -199,6 +202,12 @@ std::vector<std::string> SystemInfoWarnings(const SystemInfo& info) {
                        (alternative_ok ? "the system alternative is OpenBLAS, so check "
                                          "LD_LIBRARY_PATH and LD_PRELOAD"
                                        : "install libopenblas0-pthread (bash scripts/setup.sh)"));
+  }
+  if (info.blas_threads > 1 && info.torch_threads > 1) {
+    warnings.push_back("the BLAS runs its own pool of " + std::to_string(info.blas_threads) +
+                       " threads beside LibTorch's " + std::to_string(info.torch_threads) +
+                       ": the pools fight over the cores (batch-1 latency about 3.5x worse); "
+                       "hal::ConfigureThreads sets the BLAS to one thread");
   }
   const int cpus = info.affinity_cpus > 0 ? info.affinity_cpus : info.online_cpus;
   if (info.torch_threads == 1 && cpus > 1) {
@@ -231,7 +240,8 @@ nlohmann::json ToJson(const SystemInfo& info) {
        {{"kind", BlasKindId(info.blas.kind)},
         {"provider", info.blas.provider},
         {"mapped", info.blas.mapped},
-        {"alternative", info.blas.alternative}}},
+        {"alternative", info.blas.alternative},
+        {"threads", info.blas_threads}}},
       {"cpu",
        {{"arch", CpuArchName(info.cpu.arch)},
         {"model", info.cpu.model_name},

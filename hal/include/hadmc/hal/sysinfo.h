@@ -37,6 +37,7 @@ struct SystemInfo {
   std::string torch_version;  // "1.13.0" (TORCH_VERSION of the headers we built against)
   int torch_threads = 0;      // at::get_num_threads() at collection time
   int torch_interop_threads = 0;
+  int blas_threads = -1;  // the BLAS's own pool (OpenBLAS), -1 if it has no such control
   std::vector<std::string> quantized_engines;  // supported: "QNNPACK", "ONEDNN", ...
   std::string quantized_engine;                // the current one
   bool has_openmp = false;
