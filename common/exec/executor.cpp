@@ -35,16 +35,18 @@ Status Executor::Bind() {
     if (!def || !def->bind_kernel)
       return MakeError(Errc::kUnsupported, "node '" + n.name + "': op '" + n.op +
                                                "' has no kernel in this build");
-    auto kernel = def->bind_kernel(n);
+    std::vector<at::Tensor> params;
+    for (const auto& slot : def->params) {
+      auto it = n.params.find(slot.name);
+      params.push_back(it == n.params.end() ? at::Tensor() : tensors_.at(it->second));
+    }
+    const bool int8 = n.precision == ir::Precision::kInt8 && def->bind_int8_kernel;
+    auto kernel = int8 ? def->bind_int8_kernel(n, params.data()) : def->bind_kernel(n);
     if (!kernel) return MakeError(kernel.error().WithContext("node '" + n.name + "'"));
-    Step step{i, std::move(*kernel), {}, {}, slot_of_value_.at(n.output()), {}};
+    Step step{i, std::move(*kernel), {}, std::move(params), slot_of_value_.at(n.output()), {}};
     for (const auto& in : n.inputs) {
       step.inputs.push_back(slot_of_value_.at(in));
       last_use[step.inputs.back()] = static_cast<int>(i);
-    }
-    for (const auto& slot : def->params) {
-      auto it = n.params.find(slot.name);
-      step.params.push_back(it == n.params.end() ? at::Tensor() : tensors_.at(it->second));
     }
     steps_.push_back(std::move(step));
   }

@@ -1,6 +1,7 @@
 // conv2d: x [N,C,H,W], weight [O, C/groups, kh, kw], optional bias [O]; fused activation.
 #include <ATen/ATen.h>
 
+#include "int8_support.h"
 #include "op_helpers.h"
 
 namespace hadmc::ops {
@@ -97,16 +98,44 @@ Result<exec::BoundKernel> BindConv(const ir::Node& n) {
   }};
 }
 
+// Int8: quint8 input -> quantized::conv2d(_relu).new -> quint8 output. relu6 has no int8
+// variant; it is exact through the output quantization instead (the quantize pass gives a relu6
+// node the range [0, 6] with zero point 0, so the output saturates at 0 and 6).
+Result<exec::BoundKernel> BindConvInt8(const ir::Node& n, const at::Tensor* params) {
+  auto attrs = ParseConvAttrs(n.attrs);
+  if (!attrs) return MakeError(attrs.error());
+  auto out = GetOutputQuant(n.attrs);
+  if (!out) return MakeError(out.error());
+  auto w = PerChannelWeight(n, params[0], params[2]);
+  if (!w) return MakeError(w.error());
+  const ConvAttrs& c = *attrs;
+  auto to_list = [](const Pair& p) { return std::vector<int64_t>{p[0], p[1]}; };
+  c10::IValue packed;
+  try {
+    packed = CallQuantizedOp("quantized::conv2d_prepack", "",
+                             {*w, c10::optional<at::Tensor>(params[1]), to_list(c.stride),
+                              to_list(c.padding), to_list(c.dilation), c.groups});
+  } catch (const std::exception& e) {
+    return MakeError(Errc::kUnsupported, std::string("prepacking int8 conv weights: ") + e.what());
+  }
+  const char* op = c.activation == Activation::kRelu ? "quantized::conv2d_relu" : "quantized::conv2d";
+  return exec::BoundKernel{[packed, op, q = *out](const exec::KernelArgs& args) {
+    return CallQuantizedOp(op, "new", {args.inputs[0], packed, q.scale, q.zero_point}).toTensor();
+  }};
+}
+
 }  // namespace
 
 ir::OpDef Conv2dOp() {
   ir::OpDef d;
   d.name = "conv2d";
-  d.params = {{"weight", true, true}, {"bias", false, true}};
+  // weight_scale: per-output-channel scales of an int8 weight (int8 nodes only).
+  d.params = {{"weight", true, true}, {"bias", false, true}, {"weight_scale", false, false}};
   d.channel_relation = ConvRelation;
   d.infer_shape = InferConv;
   d.macs = ConvMacs;
   d.bind_kernel = BindConv;
+  d.bind_int8_kernel = BindConvInt8;
   return d;
 }
 

@@ -1,6 +1,7 @@
 // Binary elementwise ops with numpy broadcasting (add with optional fused relu, mul), and concat.
 #include <ATen/ATen.h>
 
+#include "int8_support.h"
 #include "op_helpers.h"
 
 namespace hadmc::ops {
@@ -42,6 +43,19 @@ Result<exec::BoundKernel> BindAdd(const ir::Node& n) {
   if (!act) return MakeError(act.error());
   return exec::BoundKernel{[act = *act](const exec::KernelArgs& args) {
     return ApplyActivation(at::add(args.inputs[0], args.inputs[1]), act, args.training);
+  }};
+}
+
+// Int8 add of two quint8 tensors (each with its own scale) into the node's output quantization.
+Result<exec::BoundKernel> BindAddInt8(const ir::Node& n, const at::Tensor*) {
+  auto act = GetActivation(n.attrs, /*allow_relu6=*/false);
+  if (!act) return MakeError(act.error());
+  auto out = GetOutputQuant(n.attrs);
+  if (!out) return MakeError(out.error());
+  const char* op = *act == Activation::kRelu ? "quantized::add_relu" : "quantized::add";
+  return exec::BoundKernel{[op, q = *out](const exec::KernelArgs& args) {
+    return CallQuantizedOp(op, "", {args.inputs[0], args.inputs[1], q.scale, q.zero_point})
+        .toTensor();
   }};
 }
 
@@ -102,7 +116,11 @@ Result<exec::BoundKernel> BindConcat(const ir::Node& n) {
 
 }  // namespace
 
-ir::OpDef AddOp() { return Binary("add", BindAdd); }
+ir::OpDef AddOp() {
+  ir::OpDef d = Binary("add", BindAdd);
+  d.bind_int8_kernel = BindAddInt8;
+  return d;
+}
 ir::OpDef MulOp() { return Binary("mul", BindMul); }
 
 ir::OpDef ConcatOp() {

@@ -1,6 +1,7 @@
 // linear: x [N, ..., F], weight [O, F], optional bias [O] -> [N, ..., O]; fused activation.
 #include <ATen/ATen.h>
 
+#include "int8_support.h"
 #include "op_helpers.h"
 
 namespace hadmc::ops {
@@ -48,18 +49,40 @@ Result<exec::BoundKernel> BindLinear(const ir::Node& n) {
   }};
 }
 
+// Int8 on [N, F] inputs: quantized::linear(_relu); relu6 through the output range (see conv2d).
+Result<exec::BoundKernel> BindLinearInt8(const ir::Node& n, const at::Tensor* params) {
+  auto act = GetActivation(n.attrs, /*allow_relu6=*/true);
+  if (!act) return MakeError(act.error());
+  auto out = GetOutputQuant(n.attrs);
+  if (!out) return MakeError(out.error());
+  auto w = PerChannelWeight(n, params[0], params[2]);
+  if (!w) return MakeError(w.error());
+  c10::IValue packed;
+  try {
+    packed = CallQuantizedOp("quantized::linear_prepack", "",
+                             {*w, c10::optional<at::Tensor>(params[1])});
+  } catch (const std::exception& e) {
+    return MakeError(Errc::kUnsupported, std::string("prepacking int8 linear weights: ") + e.what());
+  }
+  const char* op = *act == Activation::kRelu ? "quantized::linear_relu" : "quantized::linear";
+  return exec::BoundKernel{[packed, op, q = *out](const exec::KernelArgs& args) {
+    return CallQuantizedOp(op, "", {args.inputs[0], packed, q.scale, q.zero_point}).toTensor();
+  }};
+}
+
 }  // namespace
 
 ir::OpDef LinearOp() {
   ir::OpDef d;
   d.name = "linear";
-  d.params = {{"weight", true, true}, {"bias", false, true}};
+  d.params = {{"weight", true, true}, {"bias", false, true}, {"weight_scale", false, false}};
   d.channel_relation = [](const ir::Node&, const ir::ParamShapes&) {
     return ir::ChannelRelation::kProducer;
   };
   d.infer_shape = InferLinear;
   d.macs = LinearMacs;
   d.bind_kernel = BindLinear;
+  d.bind_int8_kernel = BindLinearInt8;
   return d;
 }
 

@@ -37,6 +37,8 @@ ir::OpDef AvgPool2dOp();
 ir::OpDef AdaptiveAvgPool2dOp();
 ir::OpDef FlattenOp();  // reshape.cpp
 ir::OpDef UpsampleOp();
+ir::OpDef QuantizeOp();  // quantize_ops.cpp
+ir::OpDef DequantizeOp();
 
 // ---- Attributes ----
 

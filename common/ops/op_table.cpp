@@ -46,6 +46,8 @@ std::map<std::string, OpDef> BuildTable() {
            AdaptiveAvgPool2dOp(),
            FlattenOp(),
            UpsampleOp(),
+           QuantizeOp(),
+           DequantizeOp(),
        }) {
     std::string name = d.name;
     table.emplace(std::move(name), WithArityCheck(std::move(d)));

@@ -10,6 +10,10 @@
 
 #include "hadmc/ir/graph.h"
 
+namespace at {
+class Tensor;  // only passed by pointer here
+}
+
 namespace hadmc::exec {
 struct BoundKernel;  // defined in hadmc/exec/kernel.h
 }
@@ -63,6 +67,12 @@ struct OpDef {
   // Binds the node's attributes once and returns its reference LibTorch kernel (declared with
   // an incomplete type so this header stays torch-free; see hadmc/exec/kernel.h).
   Result<exec::BoundKernel> (*bind_kernel)(const Node&) = nullptr;
+
+  // For nodes with precision int8: binds a real int8 kernel (LibTorch's quantized engines), given
+  // the node's parameter tensors (one per slot, undefined when unused) so weights are prepacked
+  // once. Its input and output are quint8 tensors. Ops without one run their reference kernel,
+  // which must then accept quantized tensors (relu, pools, flatten).
+  Result<exec::BoundKernel> (*bind_int8_kernel)(const Node&, const at::Tensor* params) = nullptr;
 };
 
 // The table: every op the IR knows, by name.
