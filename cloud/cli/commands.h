@@ -25,6 +25,7 @@ void RegisterRun(CLI::App& app, const GlobalOptions& g);
 void RegisterImport(CLI::App& app, const GlobalOptions& g);
 void RegisterTrain(CLI::App& app, const GlobalOptions& g);
 void RegisterEval(CLI::App& app, const GlobalOptions& g);
+void RegisterCompress(CLI::App& app, const GlobalOptions& g);
 
 // Prints "error: <message>" to stderr and throws CLI::RuntimeError(code).
 [[noreturn]] void Fail(const std::string& message, int code = 1);

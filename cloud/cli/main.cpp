@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
   // The table of subcommands; each registers its own options and callback.
   using RegisterFn = void (*)(CLI::App&, const GlobalOptions&);
   const RegisterFn commands[] = {
-      RegisterSysinfo, RegisterInfo, RegisterRun, RegisterImport, RegisterTrain, RegisterEval,
+      RegisterSysinfo, RegisterInfo, RegisterRun,  RegisterImport,
+      RegisterTrain,   RegisterEval, RegisterCompress,
   };
   for (RegisterFn reg : commands) reg(app, global);
 

@@ -1,0 +1,175 @@
+#include "hadmc/compress/pipeline.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <filesystem>
+#include <ostream>
+
+#include "hadmc/common/log.h"
+#include "hadmc/compress/pass_registry.h"
+#include "hadmc/compress/quantize_int8.h"
+#include "hadmc/data/normalization.h"
+#include "hadmc/exec/executor.h"
+#include "hadmc/hal/int8_backend.h"
+#include "hadmc/hal/threads.h"
+#include "hadmc/model/hmc_file.h"
+#include "hadmc/model/model_summary.h"
+#include "hadmc/train/evaluate.h"
+#include "hadmc/train/input_transform.h"
+#include "hadmc/train/model_metadata.h"
+#include "hadmc/train/trainer.h"
+
+namespace hadmc::compress {
+namespace {
+
+struct Preprocess {
+  data::Normalization norm;
+  train::BatchTransform transform;
+  at::Tensor operator()(const at::Tensor& images_u8) const {
+    at::Tensor x = data::NormalizeImages(images_u8, norm);
+    return transform ? transform(x) : x;
+  }
+};
+
+// `count` training samples (seeded, without replacement) as normalized batches of `batch`.
+std::vector<std::pair<at::Tensor, at::Tensor>> SampleBatches(const data::Dataset& d,
+                                                             const Preprocess& prep, int64_t count,
+                                                             int64_t batch, uint64_t seed) {
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  at::Tensor order = at::randperm(d.size(), gen).narrow(0, 0, std::min(count, d.size()));
+  std::vector<std::pair<at::Tensor, at::Tensor>> out;
+  for (int64_t i = 0; i < order.size(0); i += batch) {
+    at::Tensor idx = order.narrow(0, i, std::min(batch, order.size(0) - i));
+    out.push_back({prep(d.images.index_select(0, idx)), d.labels.index_select(0, idx)});
+  }
+  return out;
+}
+
+Result<ModelFacts> MeasureFacts(const model::Model& m, const std::string& path,
+                                const data::Dataset& test, const Preprocess& prep,
+                                const LatencyOptions& lat, std::ostream* progress) {
+  ModelFacts f;
+  auto ex = exec::Executor::Create(m);
+  if (!ex) return MakeError(ex.error());
+  auto eval = train::Evaluate(*ex, test, {512, prep.norm, prep.transform});
+  if (!eval) return MakeError(eval.error().WithContext("evaluating " + path));
+  f.accuracy = eval->accuracy;
+  auto summary = model::SummarizeGraph(m.graph);
+  if (!summary) return MakeError(summary.error());
+  f.params = summary->total_params;
+  f.macs = summary->total_macs;
+  std::error_code ec;
+  f.file_bytes = static_cast<int64_t>(std::filesystem::file_size(path, ec));
+  const int all = hal::AvailableCpus();
+  std::vector<int> threads = {1};
+  if (all > 1) threads.push_back(all);
+  for (int64_t batch : {1, 32}) {
+    if (progress) *progress << "  timing " << path << " at batch " << batch << "...\n";
+    auto l = MeasureLatencies(m, batch, threads, lat);
+    if (!l) return MakeError(l.error().WithContext("latency of " + path));
+    f.measured.insert(f.measured.end(), l->begin(), l->end());
+    (batch == 1 ? f.batch1 : f.batch32) = BestOf(*l);
+  }
+  return f;
+}
+
+}  // namespace
+
+Result<CompressReport> Compress(const model::Model& base, const std::string& base_path,
+                                const CompressRecipe& r, const CompressInputs& in) {
+  const auto start = std::chrono::steady_clock::now();
+  std::ostream* out = in.progress;
+  CompressReport report;
+  report.recipe = r;
+  if (!in.train || !in.test) return MakeError(Errc::kInvalidArgument, "compress needs train and test data");
+  auto norm = train::NormalizationFromMetadata(base.metadata);
+  if (!norm) return MakeError(norm.error());
+  if (!*norm)
+    return MakeError(Errc::kInvalidArgument,
+                     "the model records no normalization (train it with `hadmc train`)");
+  auto transform = train::MakeInputTransform(base.graph, *in.train);
+  if (!transform) return MakeError(transform.error());
+  const Preprocess prep{**norm, *transform};
+  if (r.bits == 8) {
+    auto backend = hal::ConfigureInt8Backend();
+    if (!backend) return MakeError(backend.error());
+    report.int8_engine = backend->engine + (backend->reduce_range ? ", 7-bit weights" : ", 8-bit weights") +
+                         " (" + backend->reason + ")";
+  } else if (r.bits != 32) {
+    return MakeError(Errc::kUnsupported, "bits must be 8 or 32 (int4/fp16 storage is not built yet)");
+  }
+
+  if (out) *out << "measuring the original model...\n";
+  auto before = MeasureFacts(base, base_path, *in.test, prep, r.latency, out);
+  if (!before) return MakeError(before.error());
+  report.before = *before;
+
+  model::Model work = model::Clone(base);
+  if (r.prune_ratio > 0) {
+    if (out) *out << "pruning " << r.prune_ratio * 100 << "% of channels ("
+                  << (r.importance == Importance::kTaylor ? "Taylor" : "L1") << ")...\n";
+    PruneOptions po;
+    po.ratio = r.prune_ratio;
+    po.importance = r.importance;
+    po.global = r.global;
+    po.round_to = r.round_to;
+    const auto calib = SampleBatches(*in.train, prep, r.calib_batches * 64, 64, r.seed);
+    auto pruned = PruneChannels(work, po, calib);
+    if (!pruned) return MakeError(pruned.error().WithContext("pruning"));
+    report.pruning = *pruned;
+  }
+  if (r.finetune_epochs > 0) {
+    if (out) *out << "fine-tuning " << r.finetune_epochs << " epochs"
+                  << (r.distill ? " with distillation from the original" : "") << "...\n";
+    train::TrainOptions to;
+    to.epochs = r.finetune_epochs;
+    to.lr = r.finetune_lr;
+    to.warmup_epochs = 0;
+    to.batch_size = r.batch_size;
+    to.augment = r.augment ? data::AugmentOptions{2, true} : data::AugmentOptions{};
+    to.normalization = prep.norm;
+    to.seed = r.seed;
+    to.checkpoint_dir = in.work_dir.empty() ? "" : in.work_dir + "/finetune.ckpt";
+    to.log_path = in.work_dir.empty() ? "" : in.work_dir + "/finetune.jsonl";
+    to.progress_stream = out;
+    if (r.distill) {
+      auto step = MakeDistillStep(base, work.graph, r.distillation);
+      if (!step) return MakeError(step.error());
+      to.make_step = *step;
+    }
+    auto trained = train::Train(work, *in.train, data::Dataset{}, to);
+    if (!trained) return MakeError(trained.error().WithContext("fine-tuning"));
+    for (const auto& e : trained->history) report.finetune.push_back(train::EpochRecordToJson(e));
+  }
+  if (r.fuse) {
+    auto runs = RunFusion(work, r.disabled_passes);
+    if (!runs) return MakeError(runs.error());
+  }
+  if (r.bits == 8) {
+    if (out) *out << "quantizing to int8 (" << ObserverKindName(r.observer) << " calibration on "
+                  << r.quant_calib_samples << " training images)...\n";
+    QuantizeOptions qo;
+    qo.observer = r.observer;
+    qo.keep_first_last = r.keep_first_last;
+    qo.reduce_range = report.int8_engine.find("7-bit") != std::string::npos;
+    std::vector<at::Tensor> calib;
+    for (auto& [x, y] : SampleBatches(*in.train, prep, r.quant_calib_samples, 64, r.seed + 1))
+      calib.push_back(x);
+    auto q = QuantizeInt8(work, qo, calib);
+    if (!q) return MakeError(q.error().WithContext("quantization"));
+    report.int8_nodes = q->int8_nodes;
+    report.fp32_nodes = q->fp32_nodes;
+  }
+  work.metadata["compressed_from"] = base_path;
+  work.metadata["compress_recipe"] = RecipeToJson(r).dump();
+  HADMC_TRY_CTX(model::SaveHmc(work, in.out_path), "writing " + in.out_path);
+  if (out) *out << "measuring the compressed model...\n";
+  auto after = MeasureFacts(work, in.out_path, *in.test, prep, r.latency, out);
+  if (!after) return MakeError(after.error());
+  report.after = *after;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace hadmc::compress

@@ -1,0 +1,41 @@
+// Measured CPU latency of a model through the executor (inference mode, real int8 kernels):
+// warm-up, then >= 50 timed runs, median and p90 — the TFLite/ONNX Runtime benchmark practice.
+// At batch 1 two threads can be slower than one (measured 8.2 vs 5.4 ms for a ResNet-18), so
+// the best thread count is measured, not assumed.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "hadmc/model/model.h"
+
+namespace hadmc::compress {
+
+struct LatencyOptions {
+  int64_t warmup = 10;
+  int64_t runs = 50;
+};
+
+struct Latency {
+  int64_t batch = 1;
+  int threads = 1;
+  double median_ms = 0;
+  double p90_ms = 0;
+};
+
+// Times `m` on random input of its graph input shape with batch `batch` at `threads` threads
+// (restores the previous thread count).
+Result<Latency> MeasureLatency(const model::Model& m, int64_t batch, int threads,
+                               const LatencyOptions& options = {});
+
+// Measures at each of `thread_counts` and returns all of them; BestOf picks the lowest median.
+Result<std::vector<Latency>> MeasureLatencies(const model::Model& m, int64_t batch,
+                                              const std::vector<int>& thread_counts,
+                                              const LatencyOptions& options = {});
+Latency BestOf(const std::vector<Latency>& measured);
+
+nlohmann::json ToJson(const Latency& l);
+
+}  // namespace hadmc::compress

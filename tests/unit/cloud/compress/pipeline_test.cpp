@@ -1,0 +1,81 @@
+#include <gtest/gtest.h>
+
+#include "../train/train_test_util.h"
+#include "hadmc/compress/pipeline.h"
+#include "hadmc/model/hmc_file.h"
+#include "hadmc/train/model_metadata.h"
+#include "hadmc/train/trainer.h"
+
+namespace hadmc::compress {
+namespace {
+
+using train::testing::QuadrantDataset;
+using train::testing::TempDir;
+using train::testing::TinyModel;
+
+TEST(CompressPipelineTest, PruneDistillFuseQuantizeEndToEnd) {
+  TempDir dir;
+  const data::Dataset train_set = QuadrantDataset(64, 1), test_set = QuadrantDataset(16, 2);
+  model::Model base = TinyModel(3);
+  train::TrainOptions to;
+  to.epochs = 4;
+  to.lr = 0.05;
+  to.batch_size = 32;
+  to.warmup_epochs = 0;
+  to.val_fraction = 0;
+  to.augment = {};
+  to.normalization = data::Normalization{{0.2f}, {0.25f}};
+  ASSERT_TRUE(train::Train(base, train_set, data::Dataset{}, to).has_value());
+  const std::string base_path = dir.File("base.hmc");
+  ASSERT_TRUE(model::SaveHmc(base, base_path).has_value());
+
+  CompressRecipe r;
+  r.prune_ratio = 0.5;
+  r.round_to = 1;
+  r.finetune_epochs = 1;
+  r.finetune_lr = 0.01;
+  r.batch_size = 32;
+  r.calib_batches = 1;
+  r.bits = 8;
+  r.keep_first_last = false;
+  r.quant_calib_samples = 64;
+  CompressInputs in{&train_set, &test_set, dir.File("small.hmc"), dir.path().string(), nullptr};
+  auto report = Compress(base, base_path, r, in);
+  ASSERT_TRUE(report.has_value()) << report.error().String();
+  EXPECT_GT(report->before.accuracy, 0.9);  // the quadrants are easy
+  EXPECT_GT(report->after.accuracy, 0.8);
+  EXPECT_LT(report->after.params, report->before.params);
+  EXPECT_LT(report->after.file_bytes, report->before.file_bytes);
+  ASSERT_EQ(report->pruning.groups.size(), 1u);
+  EXPECT_EQ(report->pruning.groups[0].after, 2);
+  EXPECT_EQ(report->int8_nodes, (std::vector<std::string>{"conv", "fc"}));
+  EXPECT_EQ(report->finetune.size(), 1u);
+  EXPECT_EQ(report->before.measured.size(), report->after.measured.size());
+  EXPECT_GT(report->after.batch1.median_ms, 0);
+  auto written = model::LoadHmc(dir.File("small.hmc"));
+  ASSERT_TRUE(written.has_value()) << written.error().String();
+  EXPECT_EQ(written->metadata.at("compressed_from"), base_path);
+  const std::string table = FormatReport(*report);
+  EXPECT_NE(table.find("test accuracy"), std::string::npos);
+  EXPECT_EQ(ReportToJson(*report)["after"]["params"], report->after.params);
+}
+
+TEST(CompressRecipeTest, JsonRoundTripAndErrors) {
+  CompressRecipe r;
+  r.prune_ratio = 0.4;
+  r.importance = Importance::kL1;
+  r.bits = 8;
+  r.disabled_passes = {"fuse_activation"};
+  auto back = RecipeFromJson(RecipeToJson(r));
+  ASSERT_TRUE(back.has_value()) << back.error().String();
+  EXPECT_EQ(RecipeToJson(*back), RecipeToJson(r));
+  EXPECT_FALSE(RecipeFromJson({{"prun", 0.5}}).has_value());  // typo: unknown key
+  EXPECT_FALSE(RecipeFromJson({{"prune", 1.5}}).has_value());
+  EXPECT_FALSE(RecipeFromJson({{"bits", 4}}).has_value());
+  EXPECT_FALSE(RecipeFromJson({{"prune", "half"}}).has_value());
+  EXPECT_FALSE(RecipeFromJson({{"observer", "kl"}}).has_value());
+  EXPECT_FALSE(RecipeFromJson({{"latency_runs", 10}}).has_value());
+}
+
+}  // namespace
+}  // namespace hadmc::compress
