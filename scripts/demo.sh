@@ -21,8 +21,15 @@ bash scripts/build.sh
 mkdir -p "${OUT}"
 
 run "${HADMC}" sysinfo
-run "${HADMC}" train --arch resnet8 --data fashion-mnist --epochs 4 --out "${OUT}/base.hmc"
+# 5 epochs, batch 256, peak lr 0.2: 90.2% test accuracy in the run recorded in
+# docs/benchmarks.md.
+run "${HADMC}" train --arch resnet8 --data fashion-mnist --epochs 5 --batch-size 256 --lr 0.2 \
+  --warmup-epochs 0.3 --out "${OUT}/base.hmc"
 run "${HADMC}" eval "${OUT}/base.hmc" --data fashion-mnist
 run "${HADMC}" info "${OUT}/base.hmc"
+# The HAD-MC pipeline: prune 30% of channels (Taylor), one epoch of distillation from the
+# original, fuse, int8 on real kernels; prints the measured before/after report.
+run "${HADMC}" compress "${OUT}/base.hmc" --out "${OUT}/small.hmc" --prune 0.3 \
+  --distill-epochs 1 --bits 8
 echo
-echo "==> demo: done; model in ${OUT}/base.hmc"
+echo "==> demo: done; models in ${OUT}/base.hmc and ${OUT}/small.hmc"

@@ -198,8 +198,8 @@ void RegisterTrain(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("--val-fraction", o.val_fraction,
                   "stratified fraction of the train split held out for validation")
       ->capture_default_str();
-  cmd->add_flag("--augment,!--no-augment", c->augment, "random crop (pad 2) + horizontal flip")
-      ->capture_default_str();
+  cmd->add_flag("--augment,!--no-augment", c->augment,
+                "random crop (pad 2) + horizontal flip (default: on; --no-augment turns it off)");
   cmd->add_flag("--small-input", c->small_input, "small-input (28-32 px) stem variant");
   cmd->add_option("--image-size", c->image_size,
                   "model input size; images are resized to it (default: the dataset's)")
