@@ -52,7 +52,7 @@ Status SyncDirectory(const std::string& dir) {
 Status WriteFileAtomically(const std::string& path, std::string_view bytes, unsigned mode,
                            Overwrite overwrite) {
   if (overwrite == Overwrite::kRefuse && ::access(path.c_str(), F_OK) == 0)
-    return MakeError(Errc::kInvalidArgument, path + " already exists; not overwriting it");
+    return MakeError(Errc::kAlreadyExists, path + " already exists; not overwriting it");
   // Unique per process and call, so concurrent writers of one path never share a temp file.
   static std::atomic<uint64_t> counter{0};
   const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
