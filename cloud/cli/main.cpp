@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   using RegisterFn = void (*)(CLI::App&, const GlobalOptions&);
   const RegisterFn commands[] = {
       RegisterSysinfo, RegisterInfo, RegisterRun, RegisterImport, RegisterTrain, RegisterEval,
+      RegisterKeys,    RegisterCa,   RegisterToken, RegisterPublish, RegisterServe,
   };
   for (RegisterFn reg : commands) reg(app, global);
 

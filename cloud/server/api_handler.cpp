@@ -1,5 +1,7 @@
 #include "api_handler.h"
 
+#include <algorithm>
+
 #include "hadmc/common/log.h"
 #include "hadmc/crypto/sha256.h"
 #include "hadmc/server/bootstrap.h"
@@ -46,10 +48,12 @@ std::optional<nlohmann::json> ParseJsonObject(const net::HttpRequest& req,
 }
 
 uint64_t ApiHandler::BodyLimit(const net::HttpRequest& head) const {
-  // Unauthenticated uploads must not get the publish limit: check the token header's presence
-  // here; its validity is checked before the handler runs.
-  if (auth_ == Auth::kBearerToken && head.Header("authorization").empty()) return 0;
-  return router_.BodyLimit(head.method, head.path, 0);
+  const uint64_t limit = router_.BodyLimit(head.method, head.path, 0);
+  // A request without a token never gets the upload limit (it will be answered 401 once its
+  // small body is read); the token itself is checked before any handler runs.
+  if (auth_ == Auth::kBearerToken && head.Header("authorization").empty())
+    return std::min<uint64_t>(limit, ctx_.config.json_body_bytes);
+  return limit;
 }
 
 std::optional<net::HttpResponse> ApiHandler::CheckToken(const net::HttpRequest& req) {

@@ -5,6 +5,8 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 
+#include <vector>
+
 #include "hadmc/common/log.h"
 #include "session.h"
 
@@ -44,9 +46,15 @@ void Listener::Drain() {
     boost::system::error_code ec;
     self->acceptor_.close(ec);
   });
-  std::lock_guard lock(state_->mu);
-  for (auto& [ptr, weak] : state_->sessions)
-    if (auto s = weak.lock()) s->Drain();
+  // Take references under the lock, drain outside it: the last reference to a session may drop
+  // here, and ~Session takes the same lock.
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(state_->mu);
+    for (auto& [ptr, weak] : state_->sessions)
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+  }
+  for (auto& s : live) s->Drain();
 }
 
 void Listener::DoAccept() {

@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::chrono::seconds kShutdownTimeout{5};
+constexpr std::chrono::milliseconds kShutdownTimeout{5000};
 // An oversized body up to this size is read and dropped before the 413 goes out: closing a socket
 // with unread data makes the kernel send a reset, and the client would never see the answer.
 constexpr uint64_t kMaxDiscardBytes = 1 << 20;
@@ -222,7 +222,10 @@ void Session::OnWrite(bool close, beast::error_code ec, std::size_t) {
 
 void Session::DoClose() {
   closing_ = true;
-  beast::get_lowest_layer(stream_).expires_after(kShutdownTimeout);
+  // A TLS shutdown waits for the peer's close_notify; an idle client may never send it, so a
+  // drain waits only briefly.
+  beast::get_lowest_layer(stream_).expires_after(
+      state_->draining ? std::chrono::milliseconds(250) : kShutdownTimeout);
   stream_.async_shutdown(beast::bind_front_handler(&Session::OnShutdown, shared_from_this()));
 }
 
