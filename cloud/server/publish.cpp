@@ -46,7 +46,7 @@ Result<PublishResult> PublishLocal(registry::Registry& reg, const store::BlockSt
   if (!latest) return MakeError(latest.error());
   auto split = PrepareVersion(file, model, *latest, block_size, key);
   if (!split) return MakeError(split.error());
-  for (const auto& [id, bytes] : split->blocks) HADMC_TRY(blocks.Put(id, bytes));
+  HADMC_TRY(blocks.PutAll(split->blocks));
   return CommitVersion(reg, blocks, store::ManifestToJson(split->manifest), {key.Public()});
 }
 

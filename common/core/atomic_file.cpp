@@ -6,8 +6,6 @@
 
 #include <atomic>
 #include <cerrno>
-#include <fstream>
-#include <iterator>
 
 namespace hadmc {
 namespace {
@@ -32,10 +30,31 @@ Status WriteAll(int fd, std::string_view bytes, const std::string& what) {
 }  // namespace
 
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return MakeError(ErrnoError("open " + path));
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return MakeError(Errc::kIo, "reading " + path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return MakeError(ErrnoError("open " + path));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    Error e = ErrnoError("stat " + path);
+    ::close(fd);
+    return MakeError(e);
+  }
+  // Sized once and read in large pieces: a stream iterator reads 45 MB models ~10x slower.
+  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  size_t done = 0;
+  while (true) {
+    if (done == bytes.size()) bytes.resize(bytes.size() + 65536);  // the file grew, or /proc
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Error e = ErrnoError("read " + path);
+      ::close(fd);
+      return MakeError(e);
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(done);
   return bytes;
 }
 

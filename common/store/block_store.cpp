@@ -3,8 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "hadmc/common/atomic_file.h"
 #include "hadmc/common/log.h"
@@ -61,6 +66,28 @@ Status BlockStore::Put(std::string_view id, std::string_view bytes) const {
   const std::string objects = root_ + "/objects";
   HADMC_TRY(EnsureDir(objects + "/" + std::string(id.substr(0, 2)), objects));
   HADMC_TRY_CTX(WriteFileAtomically(path, bytes, 0444), "storing block " + std::string(id));
+  return {};
+}
+
+Status BlockStore::PutAll(const std::vector<std::pair<std::string, std::string_view>>& blocks,
+                          int threads) const {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::optional<Error> first_error;
+  auto work = [&] {
+    for (size_t i = next++; i < blocks.size(); i = next++) {
+      if (auto s = Put(blocks[i].first, blocks[i].second); !s) {
+        std::lock_guard lock(mu);
+        if (!first_error) first_error = s.error();
+        next = blocks.size();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  if (first_error) return MakeError(*first_error);
   return {};
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hadmc/common/error.h"
@@ -31,6 +32,10 @@ class BlockStore {
   // Stores `bytes` under `id`. Errc::kInvalidArgument for a malformed id, Errc::kCorrupt when
   // SHA256(bytes) != id. Storing a block that is already present is a cheap no-op.
   Status Put(std::string_view id, std::string_view bytes) const;
+  // Put for many blocks, `threads` at a time: each block costs two fsyncs, and overlapping them
+  // is what makes a 45 MB publish fast. Stops at the first error.
+  Status PutAll(const std::vector<std::pair<std::string, std::string_view>>& blocks,
+                int threads = 8) const;
   // Stores `bytes` under their SHA256 and returns the id.
   Result<std::string> PutBytes(std::string_view bytes) const;
   // The block's bytes, verified. Errc::kNotFound when absent; Errc::kCorrupt when the bytes on
