@@ -26,6 +26,11 @@ void RegisterImport(CLI::App& app, const GlobalOptions& g);
 void RegisterTrain(CLI::App& app, const GlobalOptions& g);
 void RegisterEval(CLI::App& app, const GlobalOptions& g);
 void RegisterCompress(CLI::App& app, const GlobalOptions& g);
+void RegisterKeys(CLI::App& app, const GlobalOptions& g);
+void RegisterCa(CLI::App& app, const GlobalOptions& g);
+void RegisterToken(CLI::App& app, const GlobalOptions& g);
+void RegisterPublish(CLI::App& app, const GlobalOptions& g);  // publish, versions, rollout
+void RegisterServe(CLI::App& app, const GlobalOptions& g);
 
 // Prints "error: <message>" to stderr and throws CLI::RuntimeError(code).
 [[noreturn]] void Fail(const std::string& message, int code = 1);

@@ -28,8 +28,9 @@ int main(int argc, char** argv) {
   // The table of subcommands; each registers its own options and callback.
   using RegisterFn = void (*)(CLI::App&, const GlobalOptions&);
   const RegisterFn commands[] = {
-      RegisterSysinfo, RegisterInfo, RegisterRun,  RegisterImport,
-      RegisterTrain,   RegisterEval, RegisterCompress,
+      RegisterSysinfo, RegisterInfo, RegisterRun,     RegisterImport,  RegisterTrain,
+      RegisterEval,    RegisterCompress, RegisterKeys, RegisterCa,      RegisterToken,
+      RegisterPublish, RegisterServe,
   };
   for (RegisterFn reg : commands) reg(app, global);
 

@@ -20,6 +20,8 @@ class HadmcErrorCategory : public std::error_category {
       case Errc::kUnsupported: return "unsupported";
       case Errc::kShapeMismatch: return "shape mismatch";
       case Errc::kInternal: return "internal error";
+      case Errc::kAlreadyExists: return "already exists";
+      case Errc::kPermissionDenied: return "permission denied";
     }
     return "unknown error";
   }

@@ -22,6 +22,8 @@ enum class Errc {
   kUnsupported,      // valid, but this build or device cannot do it
   kShapeMismatch,    // tensor shapes disagree with the graph or each other
   kInternal,         // a bug or an exception from a dependency
+  kAlreadyExists,    // the thing to create exists (a published version, a key file)
+  kPermissionDenied, // authenticated but not allowed, or not authenticated
 };
 
 }  // namespace hadmc

@@ -1,0 +1,175 @@
+// Devices, heartbeats, fleet summary and latency reports.
+#include "sqlite_registry.h"
+
+namespace hadmc::registry {
+namespace {
+
+constexpr char kNow[] = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
+constexpr char kDeviceColumns[] =
+    "SELECT id, device_class, first_seen, last_seen, model, version, state, health, p50_ms, "
+    "p99_ms, errors, message FROM devices ";
+
+DeviceRecord DeviceFromRow(const db::Statement& s) {
+  DeviceRecord d;
+  d.id = s.Text(0);
+  d.device_class = s.Text(1);
+  d.first_seen = s.Text(2);
+  d.last_seen = s.Text(3);
+  d.last.device_id = d.id;
+  d.last.model = s.Text(4);
+  d.last.version = static_cast<uint64_t>(s.Int(5));
+  d.last.state = s.Text(6);
+  d.last.health = s.Text(7);
+  d.last.p50_ms = s.Real(8);
+  d.last.p99_ms = s.Real(9);
+  d.last.errors = s.Int(10);
+  d.last.message = s.Text(11);
+  return d;
+}
+
+// Runs a "SELECT key, COUNT(*) ... GROUP BY key" query into `out`.
+Status CountInto(db::Database& db, const std::string& sql, std::map<std::string, int64_t>& out) {
+  auto st = db.Prepare(sql);
+  if (!st) return MakeError(st.error());
+  for (;;) {
+    auto row = st->Step();
+    if (!row) return MakeError(row.error());
+    if (!*row) return {};
+    out[st->Text(0)] = st->Int(1);
+  }
+}
+
+}  // namespace
+
+Status SqliteRegistry::RegisterDevice(const std::string& id, const std::string& device_class) {
+  std::lock_guard lock(mu_);
+  auto st = db_->Prepare(
+      "INSERT INTO devices(id, device_class) VALUES (?, ?) "
+      "ON CONFLICT(id) DO UPDATE SET device_class = excluded.device_class");
+  if (!st) return MakeError(st.error());
+  return st->Bind(1, id).Bind(2, device_class).Run();
+}
+
+Status SqliteRegistry::RecordHeartbeat(const Heartbeat& h) {
+  std::lock_guard lock(mu_);
+  auto tx = db::Transaction::Begin(*db_);
+  if (!tx) return MakeError(tx.error());
+  auto dev = db_->Prepare(
+      std::string("INSERT INTO devices(id, last_seen, model, version, state, health, p50_ms, "
+                  "p99_ms, errors, message) VALUES (?1, ") +
+      kNow +
+      ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET "
+      "last_seen = excluded.last_seen, model = ?2, version = ?3, state = ?4, health = ?5, "
+      "p50_ms = ?6, p99_ms = ?7, errors = ?8, message = ?9");
+  if (!dev) return MakeError(dev.error());
+  dev->Bind(1, h.device_id)
+      .Bind(2, h.model)
+      .Bind(3, static_cast<int64_t>(h.version))
+      .Bind(4, h.state)
+      .Bind(5, h.health)
+      .Bind(6, h.p50_ms)
+      .Bind(7, h.p99_ms)
+      .Bind(8, h.errors)
+      .Bind(9, h.message);
+  HADMC_TRY(dev->Run());
+  auto log = db_->Prepare(std::string("INSERT INTO heartbeats(device_id, at, model, version, "
+                                      "state, health, p50_ms, p99_ms, errors) VALUES (?, ") +
+                          kNow + ", ?, ?, ?, ?, ?, ?, ?)");
+  if (!log) return MakeError(log.error());
+  log->Bind(1, h.device_id)
+      .Bind(2, h.model)
+      .Bind(3, static_cast<int64_t>(h.version))
+      .Bind(4, h.state)
+      .Bind(5, h.health)
+      .Bind(6, h.p50_ms)
+      .Bind(7, h.p99_ms)
+      .Bind(8, h.errors);
+  HADMC_TRY(log->Run());
+  return tx->Commit();
+}
+
+Result<DeviceRecord> SqliteRegistry::GetDevice(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto st = db_->Prepare(std::string(kDeviceColumns) + "WHERE id = ?");
+  if (!st) return MakeError(st.error());
+  st->Bind(1, id);
+  auto row = st->Step();
+  if (!row) return MakeError(row.error());
+  if (!*row) return MakeError(Errc::kNotFound, "no device '" + id + "'");
+  return DeviceFromRow(*st);
+}
+
+Result<std::vector<DeviceRecord>> SqliteRegistry::ListDevices(int64_t limit, int64_t offset) {
+  std::lock_guard lock(mu_);
+  auto st = db_->Prepare(std::string(kDeviceColumns) + "ORDER BY id LIMIT ? OFFSET ?");
+  if (!st) return MakeError(st.error());
+  st->Bind(1, limit).Bind(2, offset);
+  std::vector<DeviceRecord> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row) return MakeError(row.error());
+    if (!*row) break;
+    out.push_back(DeviceFromRow(*st));
+  }
+  return out;
+}
+
+Result<FleetSummary> SqliteRegistry::Fleet() {
+  std::lock_guard lock(mu_);
+  FleetSummary f;
+  auto st = db_->Prepare("SELECT COUNT(*), COALESCE(SUM(last_seen != ''), 0) FROM devices");
+  if (!st) return MakeError(st.error());
+  auto row = st->Step();
+  if (!row) return MakeError(row.error());
+  f.devices = st->Int(0);
+  f.reporting = st->Int(1);
+  HADMC_TRY(CountInto(*db_,
+                      "SELECT model || '@' || version, COUNT(*) FROM devices WHERE model != '' "
+                      "GROUP BY model, version",
+                      f.by_version));
+  HADMC_TRY(CountInto(*db_,
+                      "SELECT health, COUNT(*) FROM devices WHERE health != '' GROUP BY health",
+                      f.by_health));
+  HADMC_TRY(CountInto(*db_, "SELECT device_class, COUNT(*) FROM devices GROUP BY device_class",
+                      f.by_class));
+  return f;
+}
+
+Status SqliteRegistry::RecordLatency(const std::string& device_id,
+                                     const std::vector<LatencySample>& samples) {
+  std::lock_guard lock(mu_);
+  auto tx = db::Transaction::Begin(*db_);
+  if (!tx) return MakeError(tx.error());
+  auto reg = db_->Prepare("INSERT OR IGNORE INTO devices(id) VALUES (?)");
+  if (!reg) return MakeError(reg.error());
+  HADMC_TRY(reg->Bind(1, device_id).Run());
+  auto st = db_->Prepare(std::string("INSERT INTO latency_reports(device_id, device_class, at, "
+                                     "key, ms) SELECT ?1, device_class, ") +
+                         kNow + ", ?2, ?3 FROM devices WHERE id = ?1");
+  if (!st) return MakeError(st.error());
+  for (const auto& s : samples) {
+    st->Bind(1, device_id).Bind(2, s.key).Bind(3, s.ms);
+    HADMC_TRY(st->Run());
+    HADMC_TRY(st->Reset());
+  }
+  return tx->Commit();
+}
+
+Result<std::vector<LutRow>> SqliteRegistry::Lut(const std::string& device_class) {
+  std::lock_guard lock(mu_);
+  auto st = db_->Prepare(
+      "SELECT key, COUNT(*), AVG(ms), MIN(ms), MAX(ms) FROM latency_reports "
+      "WHERE device_class = ? GROUP BY key ORDER BY key");
+  if (!st) return MakeError(st.error());
+  st->Bind(1, device_class);
+  std::vector<LutRow> out;
+  for (;;) {
+    auto row = st->Step();
+    if (!row) return MakeError(row.error());
+    if (!*row) break;
+    out.push_back({st->Text(0), st->Int(1), st->Real(2), st->Real(3), st->Real(4)});
+  }
+  return out;
+}
+
+}  // namespace hadmc::registry

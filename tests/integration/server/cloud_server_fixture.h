@@ -1,0 +1,72 @@
+// A real cloud server on loopback with real TLS: fresh state directory, dev defaults (CA, server
+// certificate, signing key, admin token), one trusted device certificate and one from a rogue CA.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../../unit/store/store_test_util.h"
+#include "hadmc/common/atomic_file.h"
+#include "hadmc/crypto/certificates.h"
+#include "hadmc/net/https_client.h"
+#include "hadmc/server/bootstrap.h"
+#include "hadmc/server/cloud_server.h"
+#include "hadmc/server/publish_client.h"
+
+namespace hadmc::server::testing {
+
+class CloudServerTest : public ::testing::Test {
+ public:  // shared with free helpers in the tests
+  void SetUp() override {
+    state_.root = dir_ / "state";
+    auto reg = registry::OpenSqliteRegistry((PrepareStateDir(state_), state_.RegistryDb()));
+    ASSERT_TRUE(reg) << reg.error().String();
+    auto defaults = EnsureDevDefaults(state_, **reg);
+    ASSERT_TRUE(defaults) << defaults.error().String();
+    token_ = defaults->admin_token;
+    ASSERT_TRUE(IssueDeviceCertificate(state_, **reg, "edge-1", "x86_cpu", 30));
+    ASSERT_TRUE(IssueDeviceCertificate(state_, **reg, "edge-2", "x86_cpu", 30));
+    // A certificate for "edge-1" from a CA the server does not trust.
+    auto rogue_ca = crypto::CreateCa("rogue CA");
+    auto rogue = crypto::IssueCertificate(*rogue_ca, {"edge-1", crypto::CertRole::kClient, {}, {}, 30});
+    ASSERT_TRUE(rogue);
+    ASSERT_TRUE(WriteFileAtomically(dir_ / "rogue.crt", rogue->cert_pem));
+    ASSERT_TRUE(WriteFileAtomically(dir_ / "rogue.key", rogue->key_pem, 0600));
+
+    config_.state_dir = state_.root;
+    config_.device.port = 0;
+    config_.admin.port = 0;
+    config_.json_body_bytes = 16 * 1024;
+    config_.fleet_cache_ms = 0;
+    config_.drain_timeout_ms = 2000;
+    auto server = CloudServer::Start(config_);
+    ASSERT_TRUE(server) << server.error().String();
+    server_ = std::move(*server);
+  }
+
+  std::unique_ptr<net::HttpsClient> Client(uint16_t port, const std::string& cert = "",
+                                           const std::string& key = "") {
+    auto c = net::HttpsClient::Create("https://127.0.0.1:" + std::to_string(port),
+                                      {state_.CaCert(), cert, key, std::chrono::seconds(10)});
+    EXPECT_TRUE(c) << c.error().String();
+    return c ? std::move(*c) : nullptr;
+  }
+  std::unique_ptr<net::HttpsClient> Admin() { return Client(server_->admin_port()); }
+  std::unique_ptr<net::HttpsClient> Device(const std::string& id) {
+    return Client(server_->device_port(), state_.DeviceCert(id), state_.DeviceKey(id));
+  }
+  net::HeaderList Auth() const { return BearerHeaders(token_); }
+
+  static nlohmann::json Json(const net::HttpsResult& r) {
+    return nlohmann::json::parse(r.body, nullptr, false);
+  }
+
+  hadmc::testing::ScratchDir dir_;
+  StateDir state_;
+  CloudConfig config_;
+  std::string token_;
+  std::unique_ptr<CloudServer> server_;
+};
+
+}  // namespace hadmc::server::testing
