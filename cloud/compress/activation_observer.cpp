@@ -33,9 +33,11 @@ void ActivationObserver::Observe(const at::Tensor& t) {
   seen_ = true;
   if (kind_ == ObserverKind::kMinMax || sampled_ >= max_samples_) return;
   const int64_t take = std::min<int64_t>(flat.numel(), std::max<int64_t>(max_samples_ / 8, 4096));
-  at::Tensor pick = flat.numel() <= take ? flat.clone()
-                                         : flat.index_select(0, at::randint(flat.numel(), {take},
-                                                                            at::kLong));
+  // An evenly strided subsample: deterministic, so the same calibration data always gives the
+  // same ranges (an unseeded random pick made calibration, and its test, irreproducible).
+  at::Tensor pick = flat.numel() <= take
+                        ? flat.clone()
+                        : flat.index_select(0, at::linspace(0, flat.numel() - 1, take).to(at::kLong));
   samples_.push_back(pick);
   sampled_ += pick.numel();
 }

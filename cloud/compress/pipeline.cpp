@@ -91,11 +91,13 @@ Result<CompressReport> Compress(const model::Model& base, const std::string& bas
   auto transform = train::MakeInputTransform(base.graph, *in.train);
   if (!transform) return MakeError(transform.error());
   const Preprocess prep{**norm, *transform};
+  hal::Int8Backend backend;
   if (r.bits == 8) {
-    auto backend = hal::ConfigureInt8Backend();
-    if (!backend) return MakeError(backend.error());
-    report.int8_engine = backend->engine + (backend->reduce_range ? ", 7-bit weights" : ", 8-bit weights") +
-                         " (" + backend->reason + ")";
+    auto configured = hal::ConfigureInt8Backend();
+    if (!configured) return MakeError(configured.error());
+    backend = *configured;
+    report.int8_engine = backend.engine + (backend.reduce_range ? ", 7-bit weights" : ", 8-bit weights") +
+                         " (" + backend.reason + ")";
   } else if (r.bits != 32) {
     return MakeError(Errc::kUnsupported, "bits must be 8 or 32 (int4/fp16 storage is not built yet)");
   }
@@ -152,7 +154,7 @@ Result<CompressReport> Compress(const model::Model& base, const std::string& bas
     QuantizeOptions qo;
     qo.observer = r.observer;
     qo.keep_first_last = r.keep_first_last;
-    qo.reduce_range = report.int8_engine.find("7-bit") != std::string::npos;
+    qo.reduce_range = backend.reduce_range;
     std::vector<at::Tensor> calib;
     for (auto& [x, y] : SampleBatches(*in.train, prep, r.quant_calib_samples, 64, r.seed + 1))
       calib.push_back(x);

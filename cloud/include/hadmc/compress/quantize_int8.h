@@ -28,7 +28,7 @@ struct QuantizeOptions {
 
 struct QuantizeReport {
   std::vector<std::string> int8_nodes;  // conv2d/linear/add nodes now on int8 kernels
-  std::vector<std::string> fp32_nodes;  // weight/add nodes left in fp32, with the first reason
+  std::vector<std::string> fp32_nodes;  // eligible weight/add nodes left in fp32
   int quantize_nodes = 0;               // precision boundaries inserted
   int dequantize_nodes = 0;
 };
