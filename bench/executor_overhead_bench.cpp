@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "hadmc/exec/executor.h"
+#include "hadmc/hal/allocator.h"
 #include "hadmc/hal/threads.h"
 #include "hadmc/zoo/zoo.h"
 
@@ -182,6 +183,7 @@ BENCHMARK_CAPTURE(BM_Executor, resnet8, std::string("resnet8"))->Arg(1)->Arg(32)
 int main(int argc, char** argv) {
   const char* threads = std::getenv("HADMC_THREADS");
   Threads(threads ? std::atoi(threads) : static_cast<int>(std::thread::hardware_concurrency()));
+  std::cerr << "allocator: " << hadmc::hal::ConfigureAllocator().note << "\n";
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -52,6 +52,7 @@ void PrintText(std::ostream& out, const hal::SystemInfo& info, int threads_flag)
   if (info.blas_threads >= 0)
     PrintRow(out, "BLAS threads",
              std::to_string(info.blas_threads) + "  (LibTorch owns the parallelism)");
+  PrintRow(out, "allocator", info.allocator);
   if (!info.blas.alternative.empty()) PrintRow(out, "BLAS alternative", info.blas.alternative);
   if (!info.blas.mapped.empty()) PrintRow(out, "BLAS objects mapped", Join(info.blas.mapped, ", "));
 

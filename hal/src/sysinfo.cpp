@@ -1,5 +1,6 @@
 #include "hadmc/hal/sysinfo.h"
 
+#include "hadmc/hal/allocator.h"
 #include "hadmc/hal/threads.h"
 
 #include <ATen/Context.h>
@@ -172,6 +173,7 @@ SystemInfo CollectSystemInfo() {
   info.torch_threads = at::get_num_threads();
   info.torch_interop_threads = static_cast<int>(at::get_num_interop_threads());
   info.blas_threads = BlasThreads();
+  info.allocator = CurrentAllocatorSettings().note;
   for (at::QEngine e : ctx.supportedQEngines()) {
     if (e != at::QEngine::NoQEngine) info.quantized_engines.push_back(c10::toString(e));
   }
@@ -242,6 +244,7 @@ nlohmann::json ToJson(const SystemInfo& info) {
         {"mapped", info.blas.mapped},
         {"alternative", info.blas.alternative},
         {"threads", info.blas_threads}}},
+      {"allocator", info.allocator},
       {"cpu",
        {{"arch", CpuArchName(info.cpu.arch)},
         {"model", info.cpu.model_name},

@@ -38,6 +38,7 @@ struct SystemInfo {
   int torch_threads = 0;      // at::get_num_threads() at collection time
   int torch_interop_threads = 0;
   int blas_threads = -1;  // the BLAS's own pool (OpenBLAS), -1 if it has no such control
+  std::string allocator;  // C heap settings for tensors (hal/allocator.h)
   std::vector<std::string> quantized_engines;  // supported: "QNNPACK", "ONEDNN", ...
   std::string quantized_engine;                // the current one
   bool has_openmp = false;
