@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "hadmc/exec/low_precision.h"
 #include "hadmc/ir/ops.h"
 
 namespace hadmc::exec {
@@ -39,6 +40,18 @@ Status Executor::Bind() {
     for (const auto& slot : def->params) {
       auto it = n.params.find(slot.name);
       params.push_back(it == n.params.end() ? at::Tensor() : tensors_.at(it->second));
+    }
+    if ((n.precision == ir::Precision::kFp16 || n.precision == ir::Precision::kInt4) &&
+        !def->params.empty() && def->params[0].name == "weight") {
+      // Stored small, computed in fp32: dequantized once here (low_precision.h).
+      at::Tensor scale;
+      for (size_t s = 0; s < def->params.size(); ++s)
+        if (def->params[s].name == "weight_scale") scale = params[s];
+      auto w = DequantizeWeight(n, params[0], scale);
+      if (!w) return MakeError(w.error());
+      params[0] = std::move(*w);
+      for (at::Tensor& p : params)
+        if (p.defined() && p.scalar_type() == at::kHalf) p = p.to(at::kFloat);
     }
     const bool int8 = n.precision == ir::Precision::kInt8 && def->bind_int8_kernel;
     auto kernel = int8 ? def->bind_int8_kernel(n, params.data()) : def->bind_kernel(n);

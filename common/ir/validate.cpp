@@ -86,13 +86,36 @@ Status SortTopologically(Graph& g, const std::unordered_set<std::string>& graph_
   return {};
 }
 
+}  // namespace
+
 ParamShapes ParamShapesOf(const Graph& g, const Node& n) {
   ParamShapes shapes;
   for (const auto& [slot, param] : n.params) shapes[slot] = g.params.at(param).shape;
+  if (n.precision == Precision::kInt4 && shapes.count("weight")) {
+    auto logical = n.attrs.GetInts("weight_shape", std::vector<int64_t>{});
+    if (logical && !logical->empty()) shapes["weight"] = *logical;
+  }
   return shapes;
 }
 
-}  // namespace
+Status CheckPackedWeight(const Graph& g, const Node& n) {
+  auto it = n.params.find("weight");
+  if (n.precision != Precision::kInt4 || it == n.params.end()) return {};
+  const ParamInfo& p = g.params.at(it->second);
+  auto logical = n.attrs.GetInts("weight_shape");
+  if (!logical)
+    return MakeError(Errc::kInvalidArgument,
+                     "int4 node needs the attribute 'weight_shape' (the unpacked weight shape)");
+  int64_t k = 1;
+  for (size_t i = 1; i < logical->size(); ++i) k *= (*logical)[i];
+  const Shape packed = {logical->empty() ? 0 : (*logical)[0], (k + 1) / 2};
+  if (p.dtype != DType::kU8 || logical->empty() || p.shape != packed)
+    return MakeError(Errc::kShapeMismatch,
+                     "int4 weight '" + it->second + "' must be U8 " + ShapeString(packed) +
+                         " (two codes per byte of weight_shape " + ShapeString(*logical) +
+                         "), got " + DTypeName(p.dtype) + " " + ShapeString(p.shape));
+  return {};
+}
 
 Status Validate(Graph& g) {
   if (g.inputs.empty()) return MakeError(Errc::kInvalidArgument, "graph has no inputs");
@@ -154,6 +177,8 @@ Result<std::map<std::string, Shape>> InferShapes(const Graph& g,
     for (const auto& [slot, param] : n.params)
       if (!g.params.count(param))
         return MakeError(Errc::kNotFound, NodeWhere(n) + ": parameter '" + param + "' missing");
+    if (auto packed = CheckPackedWeight(g, n); !packed)
+      return MakeError(packed.error().WithContext(NodeWhere(n)));
     auto out = def->infer_shape(n, ins, ParamShapesOf(g, n));
     if (!out) return MakeError(out.error().WithContext(NodeWhere(n)));
     shapes[n.output()] = std::move(*out);

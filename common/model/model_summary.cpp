@@ -73,12 +73,12 @@ Result<ModelSummary> SummarizeGraph(const ir::Graph& g) {
     ns.op = n.op;
     ns.precision = n.precision;
     ns.output_shape = shapes->at(n.output());
-    ir::ParamShapes param_shapes;
+    // Logical shapes: an int4 weight counts its unpacked elements, not its bytes.
+    const ir::ParamShapes param_shapes = ir::ParamShapesOf(g, n);
     for (const auto& slot : def->params) {
       auto it = n.params.find(slot.name);
       if (it == n.params.end()) continue;
-      const ir::Shape& shape = g.params.at(it->second).shape;
-      param_shapes[slot.name] = shape;
+      const ir::Shape& shape = param_shapes.at(slot.name);
       const int64_t numel = std::max<int64_t>(Numel(shape), 0);
       (slot.trainable ? ns.params : ns.buffers) += numel;
       if (counted.insert(it->second).second)

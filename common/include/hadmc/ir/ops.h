@@ -75,6 +75,12 @@ struct OpDef {
   Result<exec::BoundKernel> (*bind_int8_kernel)(const Node&, const at::Tensor* params) = nullptr;
 };
 
+// Logical shapes of a node's parameters, by slot: the stored shapes, except an int4 node's packed
+// weight, which reports its "weight_shape" attribute (see hadmc/exec/low_precision.h).
+ParamShapes ParamShapesOf(const Graph& g, const Node& n);
+// An int4 node's packed weight must be U8 [O, ceil(K/2)] for its "weight_shape"; other nodes pass.
+Status CheckPackedWeight(const Graph& g, const Node& n);
+
 // The table: every op the IR knows, by name.
 const std::map<std::string, OpDef>& OpTable();
 const OpDef* FindOp(const std::string& name);
