@@ -55,6 +55,9 @@ void RunCompress(CompressCommand& c, const std::vector<std::string>& set_flags) 
   if (given("--no-fuse")) flags["fuse"] = false;
   if (given("--disable-pass")) flags["disable_passes"] = c.disabled;
   if (given("--bits")) flags["bits"] = c.recipe.bits;
+  if (given("--mixed-budget-kb")) flags["mixed_budget_kb"] = c.recipe.mixed_budget_kb;
+  if (given("--qat-epochs")) flags["qat_epochs"] = c.recipe.qat_epochs;
+  if (given("--qat-lr")) flags["qat_lr"] = c.recipe.qat_lr;
   if (given("--observer")) flags["observer"] = c.observer;
   if (given("--int8-first-last")) flags["keep_first_last"] = false;
   if (given("--latency-runs")) flags["latency_runs"] = c.recipe.latency.runs;
@@ -112,8 +115,16 @@ void RegisterCompress(CLI::App& app, const GlobalOptions& g) {
   cmd->add_flag("--augment", c->recipe.augment, "random crop + flip while fine-tuning");
   cmd->add_flag("--no-fuse", c->no_fuse, "skip the fusion passes");
   cmd->add_option("--disable-pass", c->disabled, "turn off a fusion pass by name (repeatable)");
-  cmd->add_option("--bits", c->recipe.bits, "8: int8 on real kernels; 32: keep fp32")
-      ->check(CLI::IsMember({8, 32}));
+  cmd->add_option("--bits", c->recipe.bits,
+                  "32: keep fp32; 8: int8 on real kernels; 16 / 4: weights stored fp16 / int4 "
+                  "(smaller file, fp32 compute: no CPU speed-up)")
+      ->check(CLI::IsMember({4, 8, 16, 32}));
+  cmd->add_option("--mixed-budget-kb", c->recipe.mixed_budget_kb,
+                  "with --bits 8: move the least loss-sensitive layers to int4 until conv/linear "
+                  "weights fit this many KiB");
+  cmd->add_option("--qat-epochs", c->recipe.qat_epochs,
+                  "with --bits 8: quantization-aware training epochs before conversion (0)");
+  cmd->add_option("--qat-lr", c->recipe.qat_lr, "QAT learning rate (0.002)");
   cmd->add_option("--observer", c->observer, "activation calibration")
       ->check(CLI::IsMember({"minmax", "percentile", "mse"}));
   cmd->add_flag("--int8-first-last", "quantize the first and last weight layers too");

@@ -39,7 +39,7 @@ Result<CompressRecipe> RecipeFromJson(const nlohmann::json& j, CompressRecipe r)
   static const std::set<std::string> known = {
       "prune", "importance", "global", "round_to", "calib_batches", "distill_epochs", "distill",
       "alpha", "temperature", "feature_lambda", "features", "lr", "batch_size", "augment", "fuse",
-      "disable_passes", "bits", "observer", "keep_first_last", "quant_calib_samples",
+      "disable_passes", "bits", "mixed_budget_kb", "qat_epochs", "qat_lr", "observer", "keep_first_last", "quant_calib_samples",
       "latency_runs", "seed"};
   for (const auto& [key, value] : j.items())
     if (!known.count(key)) return MakeError(Errc::kInvalidArgument, "unknown recipe key '" + key + "'");
@@ -63,6 +63,9 @@ Result<CompressRecipe> RecipeFromJson(const nlohmann::json& j, CompressRecipe r)
   HADMC_TRY(Read(j, "fuse", r.fuse));
   HADMC_TRY(Read(j, "disable_passes", disabled));
   HADMC_TRY(Read(j, "bits", r.bits));
+  HADMC_TRY(Read(j, "mixed_budget_kb", r.mixed_budget_kb));
+  HADMC_TRY(Read(j, "qat_epochs", r.qat_epochs));
+  HADMC_TRY(Read(j, "qat_lr", r.qat_lr));
   HADMC_TRY(Read(j, "observer", observer));
   HADMC_TRY(Read(j, "keep_first_last", r.keep_first_last));
   HADMC_TRY(Read(j, "quant_calib_samples", r.quant_calib_samples));
@@ -77,8 +80,15 @@ Result<CompressRecipe> RecipeFromJson(const nlohmann::json& j, CompressRecipe r)
   r.disabled_passes = {disabled.begin(), disabled.end()};
   if (!(r.prune_ratio >= 0 && r.prune_ratio < 1))
     return MakeError(Errc::kInvalidArgument, "prune must be in [0, 1)");
-  if (r.bits != 8 && r.bits != 32)
-    return MakeError(Errc::kInvalidArgument, "bits must be 8 or 32");
+  if (r.bits != 4 && r.bits != 8 && r.bits != 16 && r.bits != 32)
+    return MakeError(Errc::kInvalidArgument,
+                     "bits must be 32, 16, 8 or 4, got " + std::to_string(r.bits));
+  if (r.mixed_budget_kb < 0 || (r.mixed_budget_kb > 0 && r.bits != 8))
+    return MakeError(Errc::kInvalidArgument,
+                     "mixed_budget_kb (int8/int4 allocation) needs bits 8 and a budget > 0");
+  if (r.qat_epochs < 0 || (r.qat_epochs > 0 && r.bits != 8))
+    return MakeError(Errc::kInvalidArgument, "qat_epochs needs bits 8 (QAT trains for int8)");
+  if (!(r.qat_lr > 0)) return MakeError(Errc::kInvalidArgument, "qat_lr must be > 0");
   if (r.latency.runs < 50)
     return MakeError(Errc::kInvalidArgument, "latency_runs must be >= 50 (median and p90 need them)");
   return r;
@@ -102,6 +112,9 @@ nlohmann::json RecipeToJson(const CompressRecipe& r) {
           {"fuse", r.fuse},
           {"disable_passes", std::vector<std::string>(r.disabled_passes.begin(), r.disabled_passes.end())},
           {"bits", r.bits},
+          {"mixed_budget_kb", r.mixed_budget_kb},
+          {"qat_epochs", r.qat_epochs},
+          {"qat_lr", r.qat_lr},
           {"observer", ObserverKindName(r.observer)},
           {"keep_first_last", r.keep_first_last},
           {"quant_calib_samples", r.quant_calib_samples},
@@ -130,7 +143,11 @@ nlohmann::json ReportToJson(const CompressReport& r) {
           {"pruned_groups", groups},
           {"int8_nodes", r.int8_nodes},
           {"fp32_nodes", r.fp32_nodes},
+          {"fp16_nodes", r.fp16_nodes},
+          {"int4_nodes", r.int4_nodes},
+          {"allocation", r.allocation},
           {"finetune_epochs", r.finetune},
+          {"qat_epochs", r.qat},
           {"seconds", r.seconds}};
 }
 
@@ -183,6 +200,15 @@ std::string FormatReport(const CompressReport& r) {
   if (!r.int8_nodes.empty() || !r.fp32_nodes.empty())
     s << "  precision: " << r.int8_nodes.size() << " int8 nodes, fp32 kept for "
       << r.fp32_nodes.size() << " weight/add nodes\n";
+  if (!r.fp16_nodes.empty() || !r.int4_nodes.empty())
+    s << "  stored small: " << r.fp16_nodes.size() << " fp16 and " << r.int4_nodes.size()
+      << " int4 weight nodes; they are dequantized to fp32 when the model loads, so they shrink\n"
+         "  the file and the download, not CPU latency\n";
+  if (!r.allocation.is_null())
+    s << "  mixed precision: weights " << model::FormatBytes(r.allocation.value("weight_bytes", 0))
+      << " for a budget of " << r.recipe.mixed_budget_kb << " KiB"
+      << (r.allocation.value("budget_met", true) ? "" : " (NOT met: every eligible layer is int4)")
+      << "\n";
   std::ostringstream secs;
   secs << std::fixed << std::setprecision(0) << r.seconds;
   s << "  pipeline time: " << secs.str() << " s\n";

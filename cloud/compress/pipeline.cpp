@@ -8,7 +8,10 @@
 
 #include "hadmc/common/log.h"
 #include "hadmc/compress/pass_registry.h"
+#include "hadmc/compress/precision_allocator.h"
+#include "hadmc/compress/qat.h"
 #include "hadmc/compress/quantize_int8.h"
+#include "hadmc/compress/store_low_precision.h"
 #include "hadmc/data/normalization.h"
 #include "hadmc/exec/executor.h"
 #include "hadmc/hal/int8_backend.h"
@@ -74,6 +77,25 @@ Result<ModelFacts> MeasureFacts(const model::Model& m, const std::string& path,
   return f;
 }
 
+// Options for a fine-tuning run inside the pipeline (after pruning, or QAT); `tag` names its
+// checkpoint directory and log in the work directory.
+train::TrainOptions FinetuneOptions(const CompressRecipe& r, const Preprocess& prep,
+                                    const CompressInputs& in, int64_t epochs, double lr,
+                                    const std::string& tag) {
+  train::TrainOptions to;
+  to.epochs = epochs;
+  to.lr = lr;
+  to.warmup_epochs = 0;
+  to.batch_size = r.batch_size;
+  to.augment = r.augment ? data::AugmentOptions{2, true} : data::AugmentOptions{};
+  to.normalization = prep.norm;
+  to.seed = r.seed;
+  to.checkpoint_dir = in.work_dir.empty() ? "" : in.work_dir + "/" + tag + ".ckpt";
+  to.log_path = in.work_dir.empty() ? "" : in.work_dir + "/" + tag + ".jsonl";
+  to.progress_stream = in.progress;
+  return to;
+}
+
 }  // namespace
 
 Result<CompressReport> Compress(const model::Model& base, const std::string& base_path,
@@ -98,8 +120,6 @@ Result<CompressReport> Compress(const model::Model& base, const std::string& bas
     backend = *configured;
     report.int8_engine = backend.engine + (backend.reduce_range ? ", 7-bit weights" : ", 8-bit weights") +
                          " (" + backend.reason + ")";
-  } else if (r.bits != 32) {
-    return MakeError(Errc::kUnsupported, "bits must be 8 or 32 (int4/fp16 storage is not built yet)");
   }
 
   if (out) *out << "measuring the original model...\n";
@@ -124,17 +144,8 @@ Result<CompressReport> Compress(const model::Model& base, const std::string& bas
   if (r.finetune_epochs > 0) {
     if (out) *out << "fine-tuning " << r.finetune_epochs << " epochs"
                   << (r.distill ? " with distillation from the original" : "") << "...\n";
-    train::TrainOptions to;
-    to.epochs = r.finetune_epochs;
-    to.lr = r.finetune_lr;
-    to.warmup_epochs = 0;
-    to.batch_size = r.batch_size;
-    to.augment = r.augment ? data::AugmentOptions{2, true} : data::AugmentOptions{};
-    to.normalization = prep.norm;
-    to.seed = r.seed;
-    to.checkpoint_dir = in.work_dir.empty() ? "" : in.work_dir + "/finetune.ckpt";
-    to.log_path = in.work_dir.empty() ? "" : in.work_dir + "/finetune.jsonl";
-    to.progress_stream = out;
+    train::TrainOptions to =
+        FinetuneOptions(r, prep, in, r.finetune_epochs, r.finetune_lr, "finetune");
     if (r.distill) {
       auto step = MakeDistillStep(base, work.graph, r.distillation);
       if (!step) return MakeError(step.error());
@@ -148,16 +159,74 @@ Result<CompressReport> Compress(const model::Model& base, const std::string& bas
     auto runs = RunFusion(work, r.disabled_passes);
     if (!runs) return MakeError(runs.error());
   }
+  if (r.bits == 16 || r.bits == 4) {
+    // Every conv/linear weight stored small; with int4, HAD-MC keeps the first and last in fp32.
+    std::map<std::string, ir::Precision> plan;
+    std::vector<std::string> weight_nodes;
+    for (const ir::Node& n : work.graph.nodes)
+      if (n.op == "conv2d" || n.op == "linear") weight_nodes.push_back(n.name);
+    for (const std::string& name : weight_nodes) {
+      const bool edge = name == weight_nodes.front() || name == weight_nodes.back();
+      if (r.bits == 4 && r.keep_first_last && edge) continue;
+      plan[name] = r.bits == 16 ? ir::Precision::kFp16 : ir::Precision::kInt4;
+    }
+    if (out) *out << "storing " << plan.size() << " weight nodes in " << (r.bits == 16 ? "fp16" : "int4")
+                  << " (fp32 compute)...\n";
+    auto low = StoreLowPrecision(work, plan);
+    if (!low) return MakeError(low.error());
+    report.fp16_nodes = low->fp16_nodes;
+    report.int4_nodes = low->int4_nodes;
+  }
+  std::set<std::string> int8_nodes;  // empty: every eligible node
+  if (r.bits == 8 && r.mixed_budget_kb > 0) {
+    if (out) *out << "allocating int8/int4 per layer (Fisher sensitivity) for "
+                  << r.mixed_budget_kb << " KiB of weights...\n";
+    const auto calib = SampleBatches(*in.train, prep, r.calib_batches * 64, 64, r.seed + 2);
+    auto sensitivity = MeasureSensitivity(work, calib);
+    if (!sensitivity) return MakeError(sensitivity.error());
+    AllocationOptions ao;
+    ao.weight_budget_bytes = r.mixed_budget_kb * 1024;
+    ao.keep_first_last = r.keep_first_last;
+    auto alloc = AllocatePrecision(work, *sensitivity, ao);
+    if (!alloc) return MakeError(alloc.error());
+    report.allocation = AllocationToJson(*alloc);
+    std::map<std::string, ir::Precision> int4_plan;
+    for (const auto& [name, p] : alloc->precision) {
+      if (p == ir::Precision::kInt4) int4_plan[name] = p;
+      if (p == ir::Precision::kInt8) int8_nodes.insert(name);
+    }
+    for (const std::string& name : Int8Candidates(work.graph))
+      if (const ir::Node* n = work.graph.FindNode(name); n && n->op == "add") int8_nodes.insert(name);
+    auto low = StoreLowPrecision(work, int4_plan);
+    if (!low) return MakeError(low.error());
+    report.int4_nodes = low->int4_nodes;
+  }
   if (r.bits == 8) {
-    if (out) *out << "quantizing to int8 (" << ObserverKindName(r.observer) << " calibration on "
-                  << r.quant_calib_samples << " training images)...\n";
     QuantizeOptions qo;
     qo.observer = r.observer;
     qo.keep_first_last = r.keep_first_last;
     qo.reduce_range = backend.reduce_range;
+    qo.int8_nodes = int8_nodes;
     std::vector<at::Tensor> calib;
     for (auto& [x, y] : SampleBatches(*in.train, prep, r.quant_calib_samples, 64, r.seed + 1))
       calib.push_back(x);
+    if (r.qat_epochs > 0) {
+      // QAT: fake quantization where the conversion will quantize (found by converting a copy),
+      // fine-tuned with straight-through gradients; then the real conversion below.
+      if (out) *out << "quantization-aware training, " << r.qat_epochs << " epochs...\n";
+      model::Model probe = model::Clone(work);
+      auto probed = QuantizeInt8(probe, qo, calib);
+      if (!probed) return MakeError(probed.error().WithContext("QAT probe"));
+      auto qat = PrepareQat(work, probe, backend.reduce_range ? 63 : 127);
+      if (!qat) return MakeError(qat.error());
+      train::TrainOptions to = FinetuneOptions(r, prep, in, r.qat_epochs, r.qat_lr, "qat");
+      auto trained = train::Train(work, *in.train, data::Dataset{}, to);
+      if (!trained) return MakeError(trained.error().WithContext("QAT"));
+      for (const auto& e : trained->history) report.qat.push_back(train::EpochRecordToJson(e));
+      HADMC_TRY(FinishQat(work));
+    }
+    if (out) *out << "quantizing to int8 (" << ObserverKindName(r.observer) << " calibration on "
+                  << r.quant_calib_samples << " training images)...\n";
     auto q = QuantizeInt8(work, qo, calib);
     if (!q) return MakeError(q.error().WithContext("quantization"));
     report.int8_nodes = q->int8_nodes;

@@ -91,9 +91,12 @@ int64_t ConvMacs(const ir::Node&, const std::vector<ir::Shape>&, const ir::Shape
 Result<exec::BoundKernel> BindConv(const ir::Node& n) {
   auto attrs = ParseConvAttrs(n.attrs);
   if (!attrs) return MakeError(attrs.error());
-  return exec::BoundKernel{[c = *attrs](const exec::KernelArgs& args) {
-    at::Tensor y = at::conv2d(args.inputs[0], args.params[0], args.params[1], c.stride, c.padding,
-                              c.dilation, c.groups);
+  auto fake_quant = GetWeightFakeQuant(n.attrs);
+  if (!fake_quant) return MakeError(fake_quant.error());
+  return exec::BoundKernel{[c = *attrs, qmax = *fake_quant](const exec::KernelArgs& args) {
+    const at::Tensor& w = args.params[0];
+    at::Tensor y = at::conv2d(args.inputs[0], qmax > 0 ? FakeQuantWeight(w, qmax) : w,
+                              args.params[1], c.stride, c.padding, c.dilation, c.groups);
     return ApplyActivation(std::move(y), c.activation, args.training);
   }};
 }

@@ -43,8 +43,12 @@ int64_t LinearMacs(const ir::Node&, const std::vector<ir::Shape>& inputs, const 
 Result<exec::BoundKernel> BindLinear(const ir::Node& n) {
   auto act = GetActivation(n.attrs, /*allow_relu6=*/true);
   if (!act) return MakeError(act.error());
-  return exec::BoundKernel{[act = *act](const exec::KernelArgs& args) {
-    at::Tensor y = at::linear(args.inputs[0], args.params[0], args.params[1]);
+  auto fake_quant = GetWeightFakeQuant(n.attrs);
+  if (!fake_quant) return MakeError(fake_quant.error());
+  return exec::BoundKernel{[act = *act, qmax = *fake_quant](const exec::KernelArgs& args) {
+    const at::Tensor& w = args.params[0];
+    at::Tensor y = at::linear(args.inputs[0], qmax > 0 ? FakeQuantWeight(w, qmax) : w,
+                              args.params[1]);
     return ApplyActivation(std::move(y), act, args.training);
   }};
 }

@@ -207,4 +207,22 @@ ir::OpDef SimpleOp(const std::string& name, ir::ChannelRelation relation) {
   return d;
 }
 
+Result<int64_t> GetWeightFakeQuant(const ir::Attributes& a) {
+  auto qmax = a.GetInt("fake_quant_weight", 0);
+  if (!qmax) return MakeError(qmax.error());
+  if (*qmax != 0 && (*qmax < 1 || *qmax > 127))
+    return MakeError(Errc::kInvalidArgument,
+                     "attribute 'fake_quant_weight' (qmax) must be in [1, 127], got " +
+                         std::to_string(*qmax));
+  return *qmax;
+}
+
+at::Tensor FakeQuantWeight(const at::Tensor& w, int64_t qmax) {
+  // The scale follows the weight but is not differentiated (as in PyTorch's observers).
+  at::Tensor scale =
+      (w.detach().reshape({w.size(0), -1}).abs().amax(1) / static_cast<double>(qmax)).clamp_min(1e-12);
+  at::Tensor zero = at::zeros({w.size(0)}, at::TensorOptions().dtype(at::kInt));
+  return at::fake_quantize_per_channel_affine(w, scale, zero, 0, -qmax, qmax);
+}
+
 }  // namespace hadmc::ops

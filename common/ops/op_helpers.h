@@ -39,6 +39,7 @@ ir::OpDef FlattenOp();  // reshape.cpp
 ir::OpDef UpsampleOp();
 ir::OpDef QuantizeOp();  // quantize_ops.cpp
 ir::OpDef DequantizeOp();
+ir::OpDef FakeQuantizeOp();
 
 // ---- Attributes ----
 
@@ -65,6 +66,12 @@ Result<Activation> GetActivation(const ir::Attributes& a, bool allow_relu6);
 // Applies `act` to a freshly computed `y`. In place only when autograd cannot need the
 // pre-activation value (not training and `y` does not require grad).
 at::Tensor ApplyActivation(at::Tensor y, Activation act, bool training);
+
+// Quantization-aware training of conv2d/linear weights: attribute "fake_quant_weight" = qmax
+// (127, or 63 for 7-bit weights; absent or 0: off). The weight then passes through per-channel
+// symmetric fake quantization, scale = max|w_c| / qmax, with the straight-through gradient.
+Result<int64_t> GetWeightFakeQuant(const ir::Attributes& a);
+at::Tensor FakeQuantWeight(const at::Tensor& w, int64_t qmax);
 
 // ---- Shapes ----
 

@@ -48,6 +48,7 @@ std::map<std::string, OpDef> BuildTable() {
            UpsampleOp(),
            QuantizeOp(),
            DequantizeOp(),
+           FakeQuantizeOp(),
        }) {
     std::string name = d.name;
     table.emplace(std::move(name), WithArityCheck(std::move(d)));

@@ -44,7 +44,24 @@ Result<exec::BoundKernel> BindDequantize(const ir::Node&) {
       [](const exec::KernelArgs& args) { return args.inputs[0].dequantize(); }};
 }
 
+// Quantization-aware training: quantize then dequantize in one op, float in and out, with the
+// straight-through gradient (LibTorch's fake_quantize_per_tensor_affine).
+Result<exec::BoundKernel> BindFakeQuantize(const ir::Node& n) {
+  auto q = ParseQuantAttrs(n.attrs);
+  if (!q) return MakeError(q.error());
+  return exec::BoundKernel{[q = *q](const exec::KernelArgs& args) {
+    return at::fake_quantize_per_tensor_affine(args.inputs[0], q.scale, q.zero_point, 0, 255);
+  }};
+}
+
 }  // namespace
+
+ir::OpDef FakeQuantizeOp() {
+  ir::OpDef d = SimpleOp("fake_quantize", ir::ChannelRelation::kPassThrough);
+  d.infer_shape = InferQuantize;
+  d.bind_kernel = BindFakeQuantize;
+  return d;
+}
 
 ir::OpDef QuantizeOp() {
   ir::OpDef d = SimpleOp("quantize", ir::ChannelRelation::kPassThrough);

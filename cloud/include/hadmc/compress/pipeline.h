@@ -42,8 +42,16 @@ struct CompressRecipe {
   // Fusion.
   bool fuse = true;
   std::set<std::string> disabled_passes;
-  // Quantization: 8 = int8 PTQ on real kernels; 32 = keep fp32.
+  // Precision: 32 = keep fp32; 8 = int8 PTQ on real kernels; 16 / 4 = every conv/linear weight
+  // stored fp16 / int4 (size only: computed in fp32 on the CPU).
   int bits = 32;
+  // With bits 8 and a budget > 0: the sensitivity allocator (precision_allocator.h) moves robust
+  // layers to int4 until conv/linear weights fit this many KiB (HAD-MC mixed precision).
+  int64_t mixed_budget_kb = 0;
+  // With bits 8: quantization-aware training epochs (fake quantization, straight-through
+  // gradients) on the fused model before the int8 conversion (qat.h); 0: post-training only.
+  int64_t qat_epochs = 0;
+  double qat_lr = 0.002;
   ObserverKind observer = ObserverKind::kPercentile;
   bool keep_first_last = true;
   int64_t quant_calib_samples = 512;
@@ -73,7 +81,10 @@ struct CompressReport {
   ModelFacts before, after;
   PruneReport pruning;
   std::vector<std::string> int8_nodes, fp32_nodes;
+  std::vector<std::string> fp16_nodes, int4_nodes;  // stored small, computed in fp32
+  nlohmann::json allocation;                        // the mixed-precision allocator's table
   nlohmann::json finetune;  // epochs of the fine-tuning run
+  nlohmann::json qat;       // epochs of quantization-aware training
   double seconds = 0;
 };
 

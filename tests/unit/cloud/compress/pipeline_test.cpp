@@ -71,7 +71,10 @@ TEST(CompressRecipeTest, JsonRoundTripAndErrors) {
   EXPECT_EQ(RecipeToJson(*back), RecipeToJson(r));
   EXPECT_FALSE(RecipeFromJson({{"prun", 0.5}}).has_value());  // typo: unknown key
   EXPECT_FALSE(RecipeFromJson({{"prune", 1.5}}).has_value());
-  EXPECT_FALSE(RecipeFromJson({{"bits", 4}}).has_value());
+  EXPECT_FALSE(RecipeFromJson({{"bits", 5}}).has_value());
+  EXPECT_TRUE(RecipeFromJson({{"bits", 4}}).has_value());
+  EXPECT_FALSE(RecipeFromJson({{"bits", 4}, {"mixed_budget_kb", 100}}).has_value());
+  EXPECT_TRUE(RecipeFromJson({{"bits", 8}, {"mixed_budget_kb", 100}}).has_value());
   EXPECT_FALSE(RecipeFromJson({{"prune", "half"}}).has_value());
   EXPECT_FALSE(RecipeFromJson({{"observer", "kl"}}).has_value());
   EXPECT_FALSE(RecipeFromJson({{"latency_runs", 10}}).has_value());
