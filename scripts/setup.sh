@@ -12,7 +12,7 @@ PACKAGES=(
   # libraries
   libcli11-dev libexpected-dev libstb-dev nlohmann-json3-dev libboost-dev libssl-dev
   libsystemd-dev libspdlog-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  zlib1g-dev
+  zlib1g-dev libyaml-dev
   # fleet benchmarks only (bench/fleet/fleet_bench.sh): load generator and delta-sync baselines
   wrk rsync casync
   # toolchain

@@ -8,8 +8,8 @@
 
 #include "commands.h"
 #include "hadmc/compress/pipeline.h"
-#include "hadmc/data/dataset_registry.h"
 #include "hadmc/model/hmc_file.h"
+#include "model_data.h"
 
 namespace hadmc::cli {
 namespace {
@@ -26,15 +26,7 @@ void RunCompress(CompressCommand& c, const std::vector<std::string>& set_flags) 
   // Recipe file first; flags given on the command line override it.
   compress::CompressRecipe r;
   if (!c.recipe_path.empty()) {
-    std::ifstream in(c.recipe_path);
-    if (!in) Fail("cannot read recipe " + c.recipe_path);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(in);
-    } catch (const std::exception& e) {
-      Fail("recipe " + c.recipe_path + " is not valid JSON: " + e.what());
-    }
-    auto parsed = compress::RecipeFromJson(j);
+    auto parsed = compress::RecipeFromJson(ReadRecipeFile(c.recipe_path));
     if (!parsed) Fail("recipe " + c.recipe_path + ": " + parsed.error().message());
     r = *parsed;
   }
@@ -67,20 +59,11 @@ void RunCompress(CompressCommand& c, const std::vector<std::string>& set_flags) 
 
   auto m = model::LoadHmc(c.model_path);
   if (!m) Fail("loading " + c.model_path + ": " + m.error().message());
-  std::string spec = c.data;
-  if (spec.empty()) {
-    auto it = m->metadata.find("dataset");
-    if (it == m->metadata.end()) Fail("the model does not record its dataset; pass --data");
-    spec = it->second;
-  }
-  auto train = data::LoadDataset(spec, data::Split::kTrain);
-  if (!train) Fail(train.error().message());
-  auto test = data::LoadDataset(spec, data::Split::kTest);
-  if (!test) Fail(test.error().message());
+  const TrainTest data = LoadTrainTest(*m, c.data);
 
   const std::string work_dir = c.out_path + ".work";
   std::filesystem::create_directories(work_dir);
-  compress::CompressInputs inputs{&*train, &*test, c.out_path, work_dir, &std::cout};
+  compress::CompressInputs inputs{&data.train, &data.test, c.out_path, work_dir, &std::cout};
   auto report = compress::Compress(*m, c.model_path, *merged, inputs);
   if (!report) Fail(report.error().message());
   std::cout << "\n" << compress::FormatReport(*report);
@@ -99,7 +82,7 @@ void RegisterCompress(CLI::App& app, const GlobalOptions& g) {
   cmd->add_option("model", c->model_path, "trained .hmc model")->required();
   cmd->add_option("-o,--out", c->out_path, "compressed .hmc to write")->required();
   cmd->add_option("--data", c->data, "dataset (default: the one recorded in the model)");
-  cmd->add_option("--recipe", c->recipe_path, "JSON recipe; flags override its keys");
+  cmd->add_option("--recipe", c->recipe_path, "recipe file, YAML or JSON (*.json); flags override its keys");
   cmd->add_option("--report", c->report_path, "JSON report (default <out>.report.json)");
   cmd->add_option("--prune", c->recipe.prune_ratio, "fraction of channels to remove, [0, 1)");
   cmd->add_option("--importance", c->importance, "channel importance")
