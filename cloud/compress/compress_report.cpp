@@ -32,6 +32,13 @@ std::string Ratio(double before, double after) {
   return s.str();
 }
 
+// "2.24x faster", or "1.10x slower" when the compressed model lost.
+std::string Speed(double before_ms, double after_ms) {
+  if (after_ms <= 0 || before_ms <= 0) return "";
+  return after_ms <= before_ms ? Ratio(before_ms, after_ms) + " faster"
+                               : Ratio(after_ms, before_ms) + " slower";
+}
+
 }  // namespace
 
 Result<CompressRecipe> RecipeFromJson(const nlohmann::json& j, CompressRecipe r) {
@@ -182,9 +189,9 @@ std::string FormatReport(const CompressReport& r) {
       Ratio(a.macs, b.macs) + " fewer");
   s << "  latency, median (p90) at the measured-fastest thread count:\n";
   row("  batch 1", Ms(a.batch1.median_ms), Ms(b.batch1.median_ms),
-      Ratio(a.batch1.median_ms, b.batch1.median_ms) + " faster");
+      Speed(a.batch1.median_ms, b.batch1.median_ms));
   row("  batch 32", Ms(a.batch32.median_ms), Ms(b.batch32.median_ms),
-      Ratio(a.batch32.median_ms, b.batch32.median_ms) + " faster");
+      Speed(a.batch32.median_ms, b.batch32.median_ms));
   s << "  every measurement (" << r.recipe.latency.runs << " runs after " << r.recipe.latency.warmup
     << " warm-up):\n";
   for (size_t i = 0; i < a.measured.size() && i < b.measured.size(); ++i)

@@ -122,10 +122,14 @@ Result<CompressReport> Compress(const model::Model& base, const std::string& bas
                          " (" + backend.reason + ")";
   }
 
-  if (out) *out << "measuring the original model...\n";
-  auto before = MeasureFacts(base, base_path, *in.test, prep, r.latency, out);
-  if (!before) return MakeError(before.error());
-  report.before = *before;
+  if (in.known_before) {
+    report.before = *in.known_before;
+  } else {
+    if (out) *out << "measuring the original model...\n";
+    auto before = MeasureFacts(base, base_path, *in.test, prep, r.latency, out);
+    if (!before) return MakeError(before.error());
+    report.before = *before;
+  }
 
   model::Model work = model::Clone(base);
   if (r.prune_ratio > 0) {

@@ -94,6 +94,8 @@ struct CompressInputs {
   std::string out_path;                   // where the compressed .hmc is written
   std::string work_dir;                   // checkpoints of the fine-tuning run
   std::ostream* progress = nullptr;
+  // Measurements of `base` taken earlier (the ablation shares one); nullptr: measure it here.
+  const ModelFacts* known_before = nullptr;
 };
 
 // Runs the pipeline on a copy of `base` and writes the result to inputs.out_path. `base` must

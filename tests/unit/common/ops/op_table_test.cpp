@@ -26,7 +26,9 @@ TEST(OpTableTest, ListsEveryOpOfTheDesign) {
                                           "identity",
                                           // precision boundaries of int8 regions
                                           "quantize",
-                                          "dequantize"};
+                                          "dequantize",
+                                          // quantization-aware training
+                                          "fake_quantize"};
   std::set<std::string> names;
   for (const auto& [name, def] : ir::OpTable()) names.insert(name);
   EXPECT_EQ(names, expected);
