@@ -30,6 +30,13 @@ struct Latency {
 Result<Latency> MeasureLatency(const model::Model& m, int64_t batch, int threads,
                                const LatencyOptions& options = {});
 
+// Times several models in one run, taking turns in blocks of 10 runs (each opened by an untimed
+// run so the model's weights are back in cache), so a noisy neighbour slows all of them alike
+// and their ratios stay honest. Each model gets its own warm-up first; one Latency per model.
+Result<std::vector<Latency>> MeasureLatencyInterleaved(const std::vector<const model::Model*>& models,
+                                                       int64_t batch, int threads,
+                                                       const LatencyOptions& options = {});
+
 // Measures at each of `thread_counts` and returns all of them; BestOf picks the lowest median.
 Result<std::vector<Latency>> MeasureLatencies(const model::Model& m, int64_t batch,
                                               const std::vector<int>& thread_counts,

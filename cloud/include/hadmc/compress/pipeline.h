@@ -94,7 +94,9 @@ struct CompressInputs {
   std::string out_path;                   // where the compressed .hmc is written
   std::string work_dir;                   // checkpoints of the fine-tuning run
   std::ostream* progress = nullptr;
-  // Measurements of `base` taken earlier (the ablation shares one); nullptr: measure it here.
+  // Accuracy, parameters and size of `base` measured earlier (the ablation shares them);
+  // nullptr: measure them here. Latency is always measured here, the original's runs
+  // interleaved with the compressed model's.
   const ModelFacts* known_before = nullptr;
 };
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "../train/train_test_util.h"
+#include "tiny_base.h"
 #include "hadmc/compress/pipeline.h"
 #include "hadmc/model/hmc_file.h"
 #include "hadmc/train/model_metadata.h"
@@ -9,25 +9,14 @@
 namespace hadmc::compress {
 namespace {
 
-using train::testing::QuadrantDataset;
 using train::testing::TempDir;
-using train::testing::TinyModel;
 
 TEST(CompressPipelineTest, PruneDistillFuseQuantizeEndToEnd) {
   TempDir dir;
-  const data::Dataset train_set = QuadrantDataset(64, 1), test_set = QuadrantDataset(16, 2);
-  model::Model base = TinyModel(3);
-  train::TrainOptions to;
-  to.epochs = 4;
-  to.lr = 0.05;
-  to.batch_size = 32;
-  to.warmup_epochs = 0;
-  to.val_fraction = 0;
-  to.augment = {};
-  to.normalization = data::Normalization{{0.2f}, {0.25f}};
-  ASSERT_TRUE(train::Train(base, train_set, data::Dataset{}, to).has_value());
-  const std::string base_path = dir.File("base.hmc");
-  ASSERT_TRUE(model::SaveHmc(base, base_path).has_value());
+  const testing::TinyBase tiny = testing::TrainTinyBase(dir, 3);
+  const data::Dataset &train_set = tiny.train, &test_set = tiny.test;
+  const model::Model& base = tiny.model;
+  const std::string& base_path = tiny.path;
 
   CompressRecipe r;
   r.prune_ratio = 0.5;

@@ -2,7 +2,7 @@
 // straight-through gradients, and a clean removal before the real conversion.
 #include <gtest/gtest.h>
 
-#include "../train/train_test_util.h"
+#include "tiny_base.h"
 #include "compress_test_util.h"
 #include "hadmc/compress/pass_registry.h"
 #include "hadmc/compress/pipeline.h"
@@ -106,20 +106,10 @@ TEST_F(QatTest, RejectsABadQmax) {
 TEST(CompressQatTest, PipelineWithQatEpochs) {
   if (!hal::ConfigureInt8Backend()) GTEST_SKIP() << "no int8 engine";
   train::testing::TempDir dir;
-  const data::Dataset train_set = train::testing::QuadrantDataset(64, 1);
-  const data::Dataset test_set = train::testing::QuadrantDataset(16, 2);
-  model::Model base = train::testing::TinyModel(3);
-  train::TrainOptions to;
-  to.epochs = 4;
-  to.lr = 0.05;
-  to.batch_size = 32;
-  to.warmup_epochs = 0;
-  to.val_fraction = 0;
-  to.augment = {};
-  to.normalization = data::Normalization{{0.2f}, {0.25f}};
-  ASSERT_TRUE(train::Train(base, train_set, data::Dataset{}, to).has_value());
-  const std::string base_path = dir.File("base.hmc");
-  ASSERT_TRUE(model::SaveHmc(base, base_path).has_value());
+  const testing::TinyBase tiny = testing::TrainTinyBase(dir, 3);
+  const data::Dataset &train_set = tiny.train, &test_set = tiny.test;
+  const model::Model& base = tiny.model;
+  const std::string& base_path = tiny.path;
   CompressRecipe r;
   r.bits = 8;
   r.qat_epochs = 1;
