@@ -1,0 +1,47 @@
+// hadmc-edged's configuration (/etc/hadmc/edged.json, or YAML): read with errors that name the
+// field, the expected type or range, and the value found. Relative paths resolve against the
+// directory of the config file. Example: configs/edged.json.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hadmc/common/error.h"
+
+namespace hadmc::edge {
+
+struct EdgedConfig {
+  // server: the cloud's device listener and this device's identity (mTLS)
+  std::string server_url;  // required, https://host:port
+  std::string ca_file;     // required: the fleet CA that signed the server certificate
+  std::string cert_file;   // required: this device's client certificate
+  std::string key_file;    // required
+  // model
+  std::string model;       // required
+  std::string channel = "stable";
+  std::vector<std::string> pinned_keys;  // required, >= 1: manifest signing public keys (PEM)
+  std::string state_dir = "/var/lib/hadmc";
+  // sync
+  int poll_interval_s = 30;
+  double jitter = 0.2;      // +- fraction of the interval
+  int max_backoff_s = 600;  // exponential backoff on failure stops growing here
+  int concurrency = 4;
+  int retain_versions = 2;
+  // runtime
+  double max_latency_ratio = 3.0;
+  int probation_s = 60;
+  int threads = 0;  // 0: one per CPU
+  // local API
+  std::string api_address = "127.0.0.1";
+  int api_port = 8470;
+};
+
+// `where` names the source in errors ("/etc/hadmc/edged.json"); `base_dir` resolves relative
+// paths.
+Result<EdgedConfig> ParseEdgedConfig(const nlohmann::json& j, const std::string& where,
+                                     const std::string& base_dir);
+Result<EdgedConfig> LoadEdgedConfig(const std::string& path);
+
+}  // namespace hadmc::edge
