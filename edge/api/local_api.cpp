@@ -1,0 +1,144 @@
+#include "hadmc/edge/local_api.h"
+
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace hadmc::edge {
+
+using nlohmann::json;
+
+LocalApi::LocalApi(const Runtime& runtime, uint64_t max_body_bytes) : runtime_(runtime) {
+  router_.Add("POST", "/v1/infer", max_body_bytes,
+              [this](const net::HttpRequest& r, const net::PathParams&) { return Infer(r); });
+  router_.Add("GET", "/v1/status", 0,
+              [this](const net::HttpRequest&, const net::PathParams&) { return Status(); });
+  router_.Add("GET", "/healthz", 0, [this](const net::HttpRequest&, const net::PathParams&) {
+    auto m = runtime_.Active();
+    net::HttpResponse r;
+    r.status = m ? 200 : 503;
+    r.body = json{{"ok", m != nullptr}, {"version", m ? m->version : 0}}.dump();
+    return r;
+  });
+  router_.Add("GET", "/metrics", 0,
+              [this](const net::HttpRequest&, const net::PathParams&) { return Metrics(); });
+}
+
+void LocalApi::SetDaemonStatus(const std::string& state, const std::string& last_sync) {
+  std::lock_guard<std::mutex> lock(mu_);
+  state_ = state;
+  last_sync_ = last_sync;
+}
+
+uint64_t LocalApi::BodyLimit(const net::HttpRequest& head) const {
+  return router_.BodyLimit(head.method, head.path, 0);
+}
+
+net::HttpResponse LocalApi::Handle(const net::HttpRequest& req) { return router_.Dispatch(req); }
+
+net::HttpResponse LocalApi::Infer(const net::HttpRequest& req) {
+  ++requests_;
+  auto fail = [this](int status, const std::string& msg) {
+    ++errors_;
+    return net::HttpResponse::Error(status, msg);
+  };
+  const json j = json::parse(req.body, nullptr, false);
+  if (!j.is_object() || !j.contains("shape") || !j.contains("data"))
+    return fail(400, "body must be a JSON object with \"shape\" and \"data\"");
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+  try {
+    shape = j["shape"].get<std::vector<int64_t>>();
+    data = j["data"].get<std::vector<float>>();
+  } catch (const std::exception&) {
+    return fail(400, "\"shape\" must be a list of integers and \"data\" a list of numbers");
+  }
+  auto m = runtime_.Active();  // this request's model
+  if (!m) return fail(503, "no model is loaded yet");
+  if (shape.size() != m->input_shape.size() || shape.empty() || shape[0] < 1 || shape[0] > 1024)
+    return fail(400, "shape must be [N" + std::string(m->input_shape.size() > 1 ? ", ..." : "") +
+                         "] like " + ir::ShapeString(m->input_shape) + " with 1 <= N <= 1024");
+  int64_t numel = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (d > 0 && shape[d] != m->input_shape[d])
+      return fail(400, "shape " + ir::ShapeString(shape) + " does not match the model input " +
+                           ir::ShapeString(m->input_shape) + " (any batch)");
+    numel *= shape[d];
+  }
+  if (static_cast<int64_t>(data.size()) != numel)
+    return fail(400, "data has " + std::to_string(data.size()) + " values, shape needs " +
+                         std::to_string(numel));
+  const at::Tensor x = at::from_blob(data.data(), shape, at::kFloat);
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<at::Tensor> y = [&]() -> Result<at::Tensor> {
+    c10::InferenceMode guard;
+    return m->executor.Run(x, exec::Mode::kInference);
+  }();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!y) return fail(500, "inference failed: " + y.error().message());
+  size_t b = 0;
+  while (b < kBucketsMs.size() && ms > kBucketsMs[b]) ++b;
+  ++buckets_[b];
+  latency_sum_us_ += static_cast<uint64_t>(ms * 1000);
+  const at::Tensor out = y->contiguous().to(at::kFloat);
+  const float* p = out.data_ptr<float>();
+  json body = {{"version", m->version},
+               {"shape", out.sizes().vec()},
+               {"output", std::vector<float>(p, p + out.numel())},
+               {"latency_ms", ms}};
+  if (out.dim() == 2) {
+    const at::Tensor am = out.argmax(1);
+    body["argmax"] = std::vector<int64_t>(am.data_ptr<int64_t>(), am.data_ptr<int64_t>() + am.numel());
+  }
+  net::HttpResponse r;
+  r.body = body.dump();
+  return r;
+}
+
+net::HttpResponse LocalApi::Status() const {
+  auto m = runtime_.Active();
+  std::lock_guard<std::mutex> lock(mu_);
+  net::HttpResponse r;
+  r.body = json{{"version", m ? m->version : 0},
+                {"state", state_},
+                {"last_sync", last_sync_},
+                {"requests", requests_.load()},
+                {"errors", errors_.load()},
+                {"swaps", runtime_.swaps()},
+                {"warm_latency_ms", m ? m->warm_latency_ms : 0.0}}
+               .dump();
+  return r;
+}
+
+net::HttpResponse LocalApi::Metrics() const {
+  std::ostringstream s;
+  s << "# HELP hadmc_edge_requests_total Inference requests.\n# TYPE hadmc_edge_requests_total counter\n"
+    << "hadmc_edge_requests_total " << requests_ << "\n"
+    << "# HELP hadmc_edge_errors_total Failed inference requests.\n# TYPE hadmc_edge_errors_total counter\n"
+    << "hadmc_edge_errors_total " << errors_ << "\n"
+    << "# HELP hadmc_edge_inference_seconds Inference latency.\n# TYPE hadmc_edge_inference_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < kBucketsMs.size(); ++b) {
+    cumulative += buckets_[b];
+    s << "hadmc_edge_inference_seconds_bucket{le=\"" << kBucketsMs[b] / 1000 << "\"} " << cumulative << "\n";
+  }
+  cumulative += buckets_[kBucketsMs.size()];
+  s << "hadmc_edge_inference_seconds_bucket{le=\"+Inf\"} " << cumulative << "\n"
+    << "hadmc_edge_inference_seconds_sum " << static_cast<double>(latency_sum_us_) / 1e6 << "\n"
+    << "hadmc_edge_inference_seconds_count " << cumulative << "\n"
+    << "# HELP hadmc_edge_sync_bytes_total Block bytes received by sync.\n# TYPE hadmc_edge_sync_bytes_total counter\n"
+    << "hadmc_edge_sync_bytes_total " << sync_bytes_ << "\n"
+    << "# HELP hadmc_edge_swaps_total Model swaps (activations and rollbacks).\n# TYPE hadmc_edge_swaps_total counter\n"
+    << "hadmc_edge_swaps_total " << runtime_.swaps() << "\n";
+  auto m = runtime_.Active();
+  s << "# HELP hadmc_edge_model_version Serving model version (0: none).\n# TYPE hadmc_edge_model_version gauge\n"
+    << "hadmc_edge_model_version " << (m ? m->version : 0) << "\n";
+  net::HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = s.str();
+  return r;
+}
+
+}  // namespace hadmc::edge

@@ -1,0 +1,53 @@
+// The edge daemon's local API (loopback by default; TLS with the daemon's own certificate):
+//   POST /v1/infer   {"shape": [N, C, H, W], "data": [floats]} -> {"version", "shape",
+//                    "output", "argmax", "latency_ms"}
+//   GET  /v1/status  active version, daemon state, last sync, request/error/swap counts
+//   GET  /healthz    200 with a model loaded, 503 before the first one
+//   GET  /metrics    Prometheus text: requests, errors, latency histogram, sync bytes, swaps
+// Requests run on a snapshot of the runtime's model, so a swap never fails one.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "hadmc/edge/runtime.h"
+#include "hadmc/net/https_server.h"
+#include "hadmc/net/router.h"
+
+namespace hadmc::edge {
+
+class LocalApi : public net::RequestHandler {
+ public:
+  // Upper bounds (ms) of the latency histogram's buckets; +Inf is implied.
+  static constexpr std::array<double, 11> kBucketsMs = {0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000};
+
+  LocalApi(const Runtime& runtime, uint64_t max_body_bytes = 16u << 20);
+
+  // What the daemon tells the API about itself (thread-safe).
+  void SetDaemonStatus(const std::string& state, const std::string& last_sync);
+  void AddSyncBytes(uint64_t n) { sync_bytes_ += n; }
+
+  uint64_t BodyLimit(const net::HttpRequest& head) const override;
+  net::HttpResponse Handle(const net::HttpRequest& req) override;
+
+  uint64_t requests() const { return requests_; }
+  uint64_t errors() const { return errors_; }
+
+ private:
+  net::HttpResponse Infer(const net::HttpRequest& req);
+  net::HttpResponse Status() const;
+  net::HttpResponse Metrics() const;
+
+  const Runtime& runtime_;
+  net::Router router_;
+  std::atomic<uint64_t> requests_{0}, errors_{0}, sync_bytes_{0};
+  std::array<std::atomic<uint64_t>, kBucketsMs.size() + 1> buckets_{};
+  std::atomic<uint64_t> latency_sum_us_{0};
+  mutable std::mutex mu_;
+  std::string state_ = "starting", last_sync_;
+};
+
+}  // namespace hadmc::edge
