@@ -1,0 +1,124 @@
+// The daemon end to end, in process: the real cloud server on loopback, a published resnet8,
+// the daemon syncing, loading and swapping it, then serving the stored version on restart.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <thread>
+
+#include "../server/cloud_server_fixture.h"
+#include "hadmc/edge/daemon.h"
+#include "hadmc/model/hmc_file.h"
+#include "hadmc/zoo/zoo.h"
+
+namespace hadmc::edge {
+namespace {
+
+std::string Resnet8(uint64_t seed) {
+  zoo::ArchOptions o;
+  o.image_size = 28;
+  o.in_channels = 1;
+  auto m = zoo::BuildModel("resnet8", o);
+  EXPECT_TRUE(m);
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : m->tensors)
+    if (t.is_floating_point() && t.dim() > 1) t.normal_(0, 0.1);
+  auto bytes = model::SerializeHmc(*m);
+  EXPECT_TRUE(bytes);
+  return *bytes;
+}
+
+class DaemonTest : public server::testing::CloudServerTest {
+ protected:
+  uint64_t Publish(const std::string& file) {
+    auto admin = Admin();
+    auto key = crypto::SigningKey::Load(state_.SigningKey());
+    EXPECT_TRUE(key);
+    auto pub = server::PublishRemote(*admin, token_, file, "resnet", 64 * 1024, *key);
+    EXPECT_TRUE(pub) << pub.error().String();
+    nlohmann::json body = {{"model", "resnet"}, {"channel", "stable"}, {"version", pub->version},
+                           {"percent", 100}};
+    auto r = admin->Request("POST", "/v1/rollouts", body.dump(), Auth());
+    EXPECT_TRUE(r && r->status == 201);
+    return pub->version;
+  }
+  EdgedConfig Config() {
+    auto key = crypto::SigningKey::Load(state_.SigningKey());
+    EXPECT_TRUE(key);
+    const std::string pub = dir_ / "signing.pub";
+    EXPECT_TRUE(WriteFileAtomically(pub, key->Public().Pem()));
+    EdgedConfig c;
+    c.server_url = "https://127.0.0.1:" + std::to_string(server_->device_port());
+    c.ca_file = state_.CaCert();
+    c.cert_file = state_.DeviceCert("edge-1");
+    c.key_file = state_.DeviceKey("edge-1");
+    c.model = "resnet";
+    c.pinned_keys = {pub};
+    c.state_dir = dir_ / "edge";
+    c.poll_interval_s = 1;
+    c.jitter = 0.1;
+    c.api_port = 0;  // any free port
+    return c;
+  }
+  static bool WaitFor(const std::function<bool()>& done, int seconds = 30) {
+    for (int i = 0; i < seconds * 20; ++i) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+};
+
+TEST_F(DaemonTest, SyncsSwapsAndServesTheStoredVersionAfterARestart) {
+  ASSERT_EQ(Publish(Resnet8(1)), 1u);
+  {
+    auto d = Daemon::Create(Config());
+    ASSERT_TRUE(d) << d.error().String();
+    ASSERT_TRUE((*d)->Start());
+    EXPECT_FALSE((*d)->runtime().Active());  // nothing stored yet
+    std::thread loop([&] { (*d)->Run(); });
+    const Daemon& daemon = **d;
+    EXPECT_TRUE(WaitFor([&] { return daemon.runtime().Active() && daemon.runtime().Active()->version == 1; }))
+        << daemon.last_error();
+    ASSERT_EQ(Publish(Resnet8(2)), 2u);
+    EXPECT_TRUE(WaitFor([&] { return daemon.runtime().Active()->version == 2; })) << daemon.last_error();
+    EXPECT_EQ(daemon.state(), State::kIdle);
+    (*d)->Stop();
+    loop.join();
+    EXPECT_EQ(daemon.state(), State::kStopped);
+  }
+  // A restart serves the stored version before it talks to the server.
+  auto again = Daemon::Create(Config());
+  ASSERT_TRUE(again) << again.error().String();
+  ASSERT_TRUE((*again)->Start());
+  ASSERT_TRUE((*again)->runtime().Active());
+  EXPECT_EQ((*again)->runtime().Active()->version, 2u);
+}
+
+TEST_F(DaemonTest, ABadModelKeepsTheGoodOneServingAndSaysWhy) {
+  ASSERT_EQ(Publish(Resnet8(1)), 1u);
+  auto d = Daemon::Create(Config());
+  ASSERT_TRUE(d) << d.error().String();
+  ASSERT_TRUE((*d)->Start());
+  std::thread loop([&] { (*d)->Run(); });
+  const Daemon& daemon = **d;
+  EXPECT_TRUE(WaitFor([&] { return daemon.runtime().Active() != nullptr; })) << daemon.last_error();
+  // A signed, well-formed file that is not a model the runtime can load.
+  ASSERT_EQ(Publish(hadmc::testing::MakeSafetensors(hadmc::testing::FakeModel(3))), 2u);
+  EXPECT_TRUE(WaitFor([&] { return daemon.last_error().find("version 2") != std::string::npos; }))
+      << daemon.last_error();
+  EXPECT_EQ(daemon.runtime().Active()->version, 1u);
+  (*d)->Stop();
+  loop.join();
+}
+
+TEST_F(DaemonTest, AMissingPinnedKeyIsAClearError) {
+  EdgedConfig c = Config();
+  c.pinned_keys = {dir_ / "nope.pub"};
+  auto d = Daemon::Create(c);
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message().find("nope.pub"), std::string::npos) << d.error().String();
+}
+
+}  // namespace
+}  // namespace hadmc::edge
