@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -82,6 +83,12 @@ net::HttpResponse LocalApi::Infer(const net::HttpRequest& req) {
   while (b < kBucketsMs.size() && ms > kBucketsMs[b]) ++b;
   ++buckets_[b];
   latency_sum_us_ += static_cast<uint64_t>(ms * 1000);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (recent_ms_.size() < kWindow) recent_ms_.push_back(ms);
+    else recent_ms_[recent_next_] = ms;
+    recent_next_ = (recent_next_ + 1) % kWindow;
+  }
   const at::Tensor out = y->contiguous().to(at::kFloat);
   const float* p = out.data_ptr<float>();
   json body = {{"version", m->version},
@@ -95,6 +102,18 @@ net::HttpResponse LocalApi::Infer(const net::HttpRequest& req) {
   net::HttpResponse r;
   r.body = body.dump();
   return r;
+}
+
+std::pair<double, double> LocalApi::RecentLatency() const {
+  std::vector<double> v;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    v = recent_ms_;
+  }
+  if (v.empty()) return {0, 0};
+  std::sort(v.begin(), v.end());
+  auto at = [&v](double q) { return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1))]; };
+  return {at(0.5), at(0.99)};
 }
 
 net::HttpResponse LocalApi::Status() const {

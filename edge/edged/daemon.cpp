@@ -12,6 +12,8 @@
 #include "hadmc/crypto/certificates.h"
 #include "hadmc/store/manifest.h"
 
+#include <nlohmann/json.hpp>
+
 namespace hadmc::edge {
 namespace fs = std::filesystem;
 namespace {
@@ -48,6 +50,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const EdgedConfig& config) {
     sc.pinned_keys.push_back(*key);
   }
   sc.state_dir = config.state_dir;
+  auto cert_pem = ReadFile(config.cert_file);
+  if (!cert_pem) return MakeError(cert_pem.error().WithContext("device certificate"));
+  auto cn = crypto::CertificateCommonName(*cert_pem);
+  if (!cn) return MakeError(cn.error().WithContext("device certificate " + config.cert_file));
+  d->device_id_ = *cn;
+  auto report = net::HttpsClient::Create(config.server_url, sc.tls);
+  if (!report) return MakeError(report.error());
+  d->report_client_ = std::move(*report);
   sc.concurrency = config.concurrency;
   sc.retain_versions = config.retain_versions;
   auto syncer = Syncer::Open(sc);
@@ -151,12 +161,35 @@ bool Daemon::PollOnce() {
   return true;
 }
 
+void Daemon::Heartbeat() {
+  auto m = runtime_.Active();
+  const std::string error = last_error();
+  const auto [p50, p99] = api_->RecentLatency();
+  const nlohmann::json body = {{"state", StateName(state_)},
+                               {"health", !m ? "no_model" : error.empty() ? "ok" : "degraded"},
+                               {"model", config_.model},
+                               {"version", m ? m->version : 0},
+                               {"p50_ms", p50},
+                               {"p99_ms", p99},
+                               {"errors", api_->errors()},
+                               {"message", error}};
+  auto r = report_client_->Request("POST", "/v1/devices/" + device_id_ + "/heartbeat", body.dump(),
+                                   {{"Content-Type", "application/json"}});
+  if (!r || r->status != 200) {
+    Log().warn("edged: heartbeat not delivered: {}",
+               r ? "HTTP " + std::to_string(r->status) + " " + r->body : r.error().message());
+    return;
+  }
+  ++heartbeats_;
+}
+
 void Daemon::Run() {
   std::mt19937_64 rng(std::random_device{}());
   int failures = 0;
   while (!stop_) {
     const bool ok = PollOnce();
     failures = ok ? 0 : failures + 1;
+    Heartbeat();  // after every poll: the cloud sees the outcome, good or bad
     Notify("WATCHDOG=1");
     double wait = config_.poll_interval_s;
     if (failures > 0)

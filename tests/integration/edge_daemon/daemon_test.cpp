@@ -83,6 +83,11 @@ TEST_F(DaemonTest, SyncsSwapsAndServesTheStoredVersionAfterARestart) {
     ASSERT_EQ(Publish(Resnet8(2)), 2u);
     EXPECT_TRUE(WaitFor([&] { return daemon.runtime().Active()->version == 2; })) << daemon.last_error();
     EXPECT_EQ(daemon.state(), State::kIdle);
+    // Heartbeats: the cloud sees the device on version 2, healthy.
+    EXPECT_TRUE(WaitFor([&] {
+      auto r = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
+      return r && r->status == 200 && Json(*r)["version"] == 2 && Json(*r)["health"] == "ok";
+    })) << daemon.heartbeats_sent();
     (*d)->Stop();
     loop.join();
     EXPECT_EQ(daemon.state(), State::kStopped);
@@ -108,6 +113,14 @@ TEST_F(DaemonTest, ABadModelKeepsTheGoodOneServingAndSaysWhy) {
   EXPECT_TRUE(WaitFor([&] { return daemon.last_error().find("version 2") != std::string::npos; }))
       << daemon.last_error();
   EXPECT_EQ(daemon.runtime().Active()->version, 1u);
+  // The heartbeat says why: degraded, still on version 1, the error names version 2.
+  EXPECT_TRUE(WaitFor([&] {
+    auto r = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
+    if (!r || r->status != 200) return false;
+    const auto j = Json(*r);
+    return j["health"] == "degraded" && j["version"] == 1 &&
+           j["message"].get<std::string>().find("version 2") != std::string::npos;
+  }));
   (*d)->Stop();
   loop.join();
 }

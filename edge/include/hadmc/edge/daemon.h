@@ -45,10 +45,14 @@ class Daemon {
   // One poll through the state machine; false when it failed.
   bool PollOnce();
   void Notify(const std::string& what) const;  // sd_notify when run under systemd
+  // POSTs /v1/devices/{id}/heartbeat: version, state, health, p50/p99, errors, last error.
+  void Heartbeat();
 
   EdgedConfig config_;
   Runtime runtime_;
   std::unique_ptr<Syncer> syncer_;
+  std::unique_ptr<net::HttpsClient> report_client_;
+  std::string device_id_;  // the CN of this device's client certificate
   std::shared_ptr<LocalApi> api_;
   std::unique_ptr<net::HttpsServer> server_;
   uint16_t api_port_ = 0;
@@ -57,6 +61,11 @@ class Daemon {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string last_error_;  // under mu_
+ public:
+  uint64_t heartbeats_sent() const { return heartbeats_; }
+
+ private:
+  std::atomic<uint64_t> heartbeats_{0};
 };
 
 }  // namespace hadmc::edge

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "hadmc/edge/runtime.h"
 #include "hadmc/net/https_server.h"
@@ -34,6 +36,9 @@ class LocalApi : public net::RequestHandler {
   net::HttpResponse Handle(const net::HttpRequest& req) override;
 
   uint64_t requests() const { return requests_; }
+  // p50 and p99 (ms) of the last kWindow successful inferences; {0, 0} before the first.
+  std::pair<double, double> RecentLatency() const;
+  static constexpr size_t kWindow = 1024;
   uint64_t errors() const { return errors_; }
 
  private:
@@ -48,6 +53,8 @@ class LocalApi : public net::RequestHandler {
   std::atomic<uint64_t> latency_sum_us_{0};
   mutable std::mutex mu_;
   std::string state_ = "starting", last_sync_;
+  std::vector<double> recent_ms_;  // ring of the last kWindow latencies, under mu_
+  size_t recent_next_ = 0;
 };
 
 }  // namespace hadmc::edge
