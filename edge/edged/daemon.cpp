@@ -187,14 +187,15 @@ void Daemon::Run() {
   std::mt19937_64 rng(std::random_device{}());
   int failures = 0;
   while (!stop_) {
+    const EdgedConfig timing = config();  // Reload may change it between polls
     const bool ok = PollOnce();
     failures = ok ? 0 : failures + 1;
     Heartbeat();  // after every poll: the cloud sees the outcome, good or bad
     Notify("WATCHDOG=1");
-    double wait = config_.poll_interval_s;
+    double wait = timing.poll_interval_s;
     if (failures > 0)
-      wait = std::min<double>(config_.max_backoff_s, config_.poll_interval_s * std::pow(2.0, failures));
-    std::uniform_real_distribution<double> jitter(1 - config_.jitter, 1 + config_.jitter);
+      wait = std::min<double>(timing.max_backoff_s, timing.poll_interval_s * std::pow(2.0, failures));
+    std::uniform_real_distribution<double> jitter(1 - timing.jitter, 1 + timing.jitter);
     wait *= jitter(rng);
     // Wait in slices of at most 10 s, pinging the systemd watchdog in each (WatchdogSec=30 in
     // systemd/hadmc-edged.service), so a long backoff is not mistaken for a hang.
@@ -210,6 +211,43 @@ void Daemon::Run() {
   }
   Move(Event::kStop);
   Notify("STOPPING=1");
+}
+
+EdgedConfig Daemon::config() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return config_;
+}
+
+Status Daemon::Reload(const EdgedConfig& next) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const EdgedConfig& cur = config_;
+  const std::pair<const char*, bool> fixed[] = {
+      {"server.url", next.server_url != cur.server_url},
+      {"server.ca", next.ca_file != cur.ca_file},
+      {"server.cert", next.cert_file != cur.cert_file},
+      {"server.key", next.key_file != cur.key_file},
+      {"model", next.model != cur.model},
+      {"channel", next.channel != cur.channel},
+      {"pinned_keys", next.pinned_keys != cur.pinned_keys},
+      {"state_dir", next.state_dir != cur.state_dir},
+      {"sync.concurrency", next.concurrency != cur.concurrency},
+      {"sync.retain_versions", next.retain_versions != cur.retain_versions},
+      {"runtime.threads", next.threads != cur.threads},
+      {"api.address", next.api_address != cur.api_address},
+      {"api.port", next.api_port != cur.api_port}};
+  for (const auto& [field, changed] : fixed)
+    if (changed)
+      return MakeError(Errc::kUnsupported, std::string("reload: '") + field +
+                                               "' changed; that needs a restart (config not applied)");
+  config_.poll_interval_s = next.poll_interval_s;
+  config_.jitter = next.jitter;
+  config_.max_backoff_s = next.max_backoff_s;
+  config_.probation_s = next.probation_s;
+  config_.max_latency_ratio = next.max_latency_ratio;
+  runtime_.SetMaxLatencyRatio(next.max_latency_ratio);
+  Log().info("edged: config reloaded (poll every {} s, jitter {}, backoff up to {} s)",
+             config_.poll_interval_s, config_.jitter, config_.max_backoff_s);
+  return {};  // the new timing applies from the next poll
 }
 
 void Daemon::Stop() {

@@ -11,6 +11,8 @@
 #include "hadmc/hal/int8_backend.h"
 #include "hadmc/hal/threads.h"
 
+using hadmc::Status;
+
 int main(int argc, char** argv) {
   CLI::App app{"hadmc-edged: keeps this device serving the newest verified compressed model"};
   std::string config_path = "/etc/hadmc/edged.json";
@@ -51,7 +53,9 @@ int main(int argc, char** argv) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        hadmc::Log().warn("edged: SIGHUP: reloading the config is not supported yet; restart to apply it");
+        auto next = hadmc::edge::LoadEdgedConfig(config_path);
+        Status st = next ? (*daemon)->Reload(*next) : hadmc::MakeError(next.error());
+        if (!st) hadmc::Log().error("edged: SIGHUP: {} (still running the old config)", st.error().message());
         continue;
       }
       hadmc::Log().info("edged: signal {}: stopping", sig);

@@ -71,17 +71,18 @@ Status Runtime::Activate(uint64_t version, const std::string& hmc_bytes) {
     return MakeError(candidate.error());
   }
   std::shared_ptr<const LoadedModel> current = Active();
-  if (current && options_.max_latency_ratio > 0) {
+  const double max_ratio = max_latency_ratio_;
+  if (current && max_ratio > 0) {
     // The serving model timed now, under the same load as the candidate just was: comparing
     // with its latency from when it was loaded would blame the candidate for a busy machine.
     auto now = WarmLatency(current->executor, current->input_shape, options_.warmup_runs,
                            nullptr, "the serving model");
-    if (now && (*candidate)->warm_latency_ms > options_.max_latency_ratio * *now) {
+    if (now && (*candidate)->warm_latency_ms > max_ratio * *now) {
       return MakeError(Errc::kUnsupported,
                        "version " + std::to_string(version) + " is too slow: warm latency " +
                            std::to_string((*candidate)->warm_latency_ms) + " ms vs " +
                            std::to_string(*now) + " ms for the serving model (limit " +
-                           std::to_string(options_.max_latency_ratio) + "x)");
+                           std::to_string(max_ratio) + "x)");
     }
   }
   previous_ = current;

@@ -125,6 +125,24 @@ TEST_F(DaemonTest, ABadModelKeepsTheGoodOneServingAndSaysWhy) {
   loop.join();
 }
 
+TEST_F(DaemonTest, ReloadAppliesTimingAndRefusesWhatNeedsARestart) {
+  auto d = Daemon::Create(Config());
+  ASSERT_TRUE(d) << d.error().String();
+  EdgedConfig next = Config();
+  next.poll_interval_s = 7;
+  next.max_backoff_s = 70;
+  ASSERT_TRUE((*d)->Reload(next));
+  EXPECT_EQ((*d)->config().poll_interval_s, 7);
+  EXPECT_EQ((*d)->config().max_backoff_s, 70);
+  EdgedConfig moved = next;
+  moved.model = "other";
+  moved.poll_interval_s = 9;
+  auto refused = (*d)->Reload(moved);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("'model'"), std::string::npos) << refused.error().String();
+  EXPECT_EQ((*d)->config().poll_interval_s, 7);  // nothing of the refused config applied
+}
+
 TEST_F(DaemonTest, AMissingPinnedKeyIsAClearError) {
   EdgedConfig c = Config();
   c.pinned_keys = {dir_ / "nope.pub"};

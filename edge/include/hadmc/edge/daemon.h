@@ -32,6 +32,12 @@ class Daemon {
   Status Start();
   void Run();
   void Stop();  // thread-safe, from a signal watcher or a test
+  // SIGHUP: applies a re-read config. Poll timing (interval, jitter, backoff) and the runtime's
+  // latency bound take effect at once; a change of server, identity, model, keys, state
+  // directory or API listener needs a restart and is refused, naming the field (the running
+  // config stays).
+  Status Reload(const EdgedConfig& next);
+  EdgedConfig config() const;
 
   uint16_t api_port() const { return api_port_; }
   State state() const { return state_; }
@@ -48,7 +54,7 @@ class Daemon {
   // POSTs /v1/devices/{id}/heartbeat: version, state, health, p50/p99, errors, last error.
   void Heartbeat();
 
-  EdgedConfig config_;
+  EdgedConfig config_;  // timing fields under mu_ (Reload)
   Runtime runtime_;
   std::unique_ptr<Syncer> syncer_;
   std::unique_ptr<net::HttpsClient> report_client_;

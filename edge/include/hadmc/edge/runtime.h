@@ -52,11 +52,13 @@ class Runtime {
   Result<at::Tensor> Infer(const at::Tensor& input) const;
 
   uint64_t swaps() const { return swaps_; }
+  void SetMaxLatencyRatio(double ratio) { max_latency_ratio_ = ratio; }
 
  private:
   Result<std::shared_ptr<const LoadedModel>> LoadAndCheck(uint64_t version,
                                                           const std::string& bytes) const;
   RuntimeOptions options_;
+  std::atomic<double> max_latency_ratio_{options_.max_latency_ratio};
   std::shared_ptr<const LoadedModel> active_;    // atomic_load / atomic_store only
   std::shared_ptr<const LoadedModel> previous_;  // under swap_mu_
   std::mutex swap_mu_;                           // one Activate/Rollback at a time
