@@ -21,6 +21,7 @@
 #include "hadmc/hal/int8_backend.h"
 #include "hadmc/hal/threads.h"
 #include "hadmc/exec/kernel.h"
+#include "hadmc/exec/low_precision.h"
 #include "hadmc/ir/ops.h"
 
 namespace {
@@ -39,13 +40,7 @@ struct LinearShape {
 
 // Per-output-channel symmetric weights, the quantize pass's layout.
 std::pair<at::Tensor, at::Tensor> QuantizeWeight(const at::Tensor& w, bool reduce_range) {
-  const double qmax = reduce_range ? 63.0 : 127.0;
-  at::Tensor flat = w.reshape({w.size(0), -1});
-  at::Tensor scale = (flat.abs().amax(1) / qmax).clamp_min(1e-12);
-  std::vector<int64_t> shape(w.dim(), 1);
-  shape[0] = -1;
-  at::Tensor codes = (w / scale.view(shape)).round().clamp(-qmax, qmax).to(at::kChar);
-  return {codes.contiguous(), scale.contiguous()};
+  return hadmc::exec::QuantizePerChannel(w, reduce_range ? 63.0 : 127.0);
 }
 
 bool ReduceRange() {

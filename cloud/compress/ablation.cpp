@@ -112,7 +112,8 @@ std::string AblationMarkdown(const std::vector<AblationRow>& rows) {
   s << "\nLatency: median of " << rows.front().recipe.latency.runs
     << " runs at the measured-fastest thread count (t); each speed-up compares the row's model "
        "with the original timed in the same run, the two taking turns in blocks of 10 runs. The "
-       "baseline row times the original against a copy of itself: its distance from 1.00x is the noise band.\n";
+       "baseline row times the original against a copy of itself: its distance from 1.00x is "
+       "the noise band.\n";
   return s.str();
 }
 

@@ -82,18 +82,6 @@ Result<Latency> MeasureLatency(const model::Model& m, int64_t batch, int threads
   return l->front();
 }
 
-Result<std::vector<Latency>> MeasureLatencies(const model::Model& m, int64_t batch,
-                                              const std::vector<int>& thread_counts,
-                                              const LatencyOptions& o) {
-  std::vector<Latency> out;
-  for (int t : thread_counts) {
-    auto l = MeasureLatency(m, batch, t, o);
-    if (!l) return MakeError(l.error());
-    out.push_back(*l);
-  }
-  return out;
-}
-
 Latency BestOf(const std::vector<Latency>& measured) {
   return *std::min_element(measured.begin(), measured.end(), [](const Latency& a, const Latency& b) {
     return a.median_ms < b.median_ms;

@@ -7,17 +7,18 @@
 #include <nlohmann/json.hpp>
 
 #include "hadmc/exec/executor.h"
+#include "hadmc/exec/low_precision.h"
 
 namespace hadmc::compress {
 namespace {
 
 bool IsWeightNode(const ir::Node& n) { return n.op == "conv2d" || n.op == "linear"; }
 
-// w - Q(w) for per-output-channel symmetric quantization with codes in [-qmax, qmax].
+// w - Q(w) for per-output-channel symmetric quantization with codes in [-qmax, qmax], [O, K].
 at::Tensor QuantError(const at::Tensor& w, double qmax) {
+  auto [codes, scale] = exec::QuantizePerChannel(w, qmax);
   at::Tensor flat = w.reshape({w.size(0), -1});
-  at::Tensor scale = (flat.abs().amax(1, true) / qmax).clamp_min(1e-12);
-  return flat - (flat / scale).round().clamp(-qmax, qmax) * scale;
+  return flat - codes.reshape({w.size(0), -1}).to(at::kFloat) * scale.unsqueeze(1);
 }
 
 std::vector<std::string> WeightNodes(const ir::Graph& g) {

@@ -7,6 +7,7 @@
 
 #include "hadmc/compress/graph_edit.h"
 #include "hadmc/exec/executor.h"
+#include "hadmc/exec/low_precision.h"
 
 namespace hadmc::compress {
 namespace {
@@ -21,15 +22,9 @@ bool RunsOnQuantized(const std::string& op) {
 
 bool IsWeightOp(const std::string& op) { return op == "conv2d" || op == "linear"; }
 
-// Per-output-channel symmetric int8: scale_c = max|w_c| / qmax, codes in [-qmax, qmax].
+// Per-output-channel symmetric int8, 7-bit codes when the engine needs reduce range.
 std::pair<at::Tensor, at::Tensor> QuantizeWeight(const at::Tensor& w, bool reduce_range) {
-  const double qmax = reduce_range ? 63.0 : 127.0;
-  at::Tensor flat = w.detach().to(at::kFloat).reshape({w.size(0), -1});
-  at::Tensor scale = (flat.abs().amax(1) / qmax).clamp_min(1e-12);
-  std::vector<int64_t> shape(w.dim(), 1);
-  shape[0] = -1;
-  at::Tensor codes = (w.detach().to(at::kFloat) / scale.view(shape)).round().clamp(-qmax, qmax);
-  return {codes.to(at::kChar).contiguous(), scale.contiguous()};
+  return exec::QuantizePerChannel(w, reduce_range ? 63.0 : 127.0);
 }
 
 std::string Activation(const ir::Node& n) { return n.attrs.GetString("activation", "none").value_or("none"); }

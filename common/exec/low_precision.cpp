@@ -44,12 +44,17 @@ Result<at::Tensor> UnpackInt4(const at::Tensor& packed, const std::vector<int64_
   return codes.reshape(shape).contiguous();
 }
 
-std::pair<at::Tensor, at::Tensor> QuantizeInt4(const at::Tensor& weight) {
+std::pair<at::Tensor, at::Tensor> QuantizePerChannel(const at::Tensor& weight, double qmax) {
   at::Tensor w = weight.detach().to(at::kFloat);
   at::Tensor flat = w.reshape({w.size(0), -1});
-  at::Tensor scale = (flat.abs().amax(1) / 7.0).clamp_min(1e-12);
-  at::Tensor codes = (flat / scale.unsqueeze(1)).round().clamp(-7, 7).to(at::kChar);
-  return {PackInt4(codes), scale.contiguous()};
+  at::Tensor scale = (flat.abs().amax(1) / qmax).clamp_min(1e-12);
+  at::Tensor codes = (flat / scale.unsqueeze(1)).round().clamp(-qmax, qmax).to(at::kChar);
+  return {codes.reshape(w.sizes()).contiguous(), scale.contiguous()};
+}
+
+std::pair<at::Tensor, at::Tensor> QuantizeInt4(const at::Tensor& weight) {
+  auto [codes, scale] = QuantizePerChannel(weight, 7.0);
+  return {PackInt4(codes), scale};
 }
 
 Result<at::Tensor> DequantizeWeight(const ir::Node& n, const at::Tensor& weight,

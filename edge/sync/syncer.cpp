@@ -2,7 +2,6 @@
 
 #include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -16,11 +15,6 @@
 namespace hadmc::edge {
 namespace fs = std::filesystem;
 namespace {
-
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 int RetryAfter(const net::HttpsResult& r) {
   auto it = r.headers.find("retry-after");
@@ -40,7 +34,10 @@ Status FetchBlock(net::HttpsClient& client, const store::BlockStore& blocks,
                   std::atomic<uint64_t>& received) {
   std::string have;
   std::error_code ec;
-  if (fs::exists(partial, ec)) have = ReadAll(partial);
+  if (fs::exists(partial, ec)) {
+    auto bytes = ReadFile(partial.string());
+    if (bytes) have = std::move(*bytes);
+  }
   if (have.size() >= ref.size) have.clear();  // a finished-but-unstored or bogus partial
   net::HeaderList headers;
   if (!have.empty()) headers.push_back({"Range", "bytes=" + std::to_string(have.size()) + "-"});

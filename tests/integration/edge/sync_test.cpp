@@ -21,19 +21,7 @@ namespace fs = std::filesystem;
 class EdgeSyncTest : public server::testing::CloudServerTest {
  protected:
   // Publishes `file` as the next version of "resnet" and rolls it out to all of "stable".
-  uint64_t Publish(const std::string& file) {
-    auto admin = Admin();
-    auto key = crypto::SigningKey::Load(state_.SigningKey());
-    EXPECT_TRUE(key);
-    auto pub = server::PublishRemote(*admin, token_, file, "resnet", 64 * 1024, *key);
-    EXPECT_TRUE(pub) << pub.error().String();
-    if (!pub) return 0;
-    nlohmann::json body = {{"model", "resnet"}, {"channel", "stable"}, {"version", pub->version},
-                           {"percent", 100}};
-    auto r = admin->Request("POST", "/v1/rollouts", body.dump(), Auth());
-    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : r.error().String());
-    return pub->version;
-  }
+  uint64_t Publish(const std::string& file) { return PublishToStable(file); }
 
   SyncConfig Config(const std::string& name = "edge") {
     SyncConfig c;

@@ -30,18 +30,7 @@ std::string Resnet8(uint64_t seed) {
 
 class DaemonTest : public server::testing::CloudServerTest {
  protected:
-  uint64_t Publish(const std::string& file) {
-    auto admin = Admin();
-    auto key = crypto::SigningKey::Load(state_.SigningKey());
-    EXPECT_TRUE(key);
-    auto pub = server::PublishRemote(*admin, token_, file, "resnet", 64 * 1024, *key);
-    EXPECT_TRUE(pub) << pub.error().String();
-    nlohmann::json body = {{"model", "resnet"}, {"channel", "stable"}, {"version", pub->version},
-                           {"percent", 100}};
-    auto r = admin->Request("POST", "/v1/rollouts", body.dump(), Auth());
-    EXPECT_TRUE(r && r->status == 201);
-    return pub->version;
-  }
+  uint64_t Publish(const std::string& file) { return PublishToStable(file); }
   EdgedConfig Config() {
     auto key = crypto::SigningKey::Load(state_.SigningKey());
     EXPECT_TRUE(key);

@@ -58,6 +58,23 @@ class CloudServerTest : public ::testing::Test {
   }
   net::HeaderList Auth() const { return BearerHeaders(token_); }
 
+  // Publishes `file` over HTTPS as the next version of "resnet" and puts it on "stable" at
+  // `percent`; returns the version (0 after a failed expectation).
+  uint64_t PublishToStable(const std::string& file, double percent = 100) {
+    auto admin = Admin();
+    auto key = crypto::SigningKey::Load(state_.SigningKey());
+    EXPECT_TRUE(key);
+    if (!admin || !key) return 0;
+    auto pub = PublishRemote(*admin, token_, file, "resnet", 64 * 1024, *key);
+    EXPECT_TRUE(pub) << pub.error().String();
+    if (!pub) return 0;
+    nlohmann::json body = {{"model", "resnet"}, {"channel", "stable"}, {"version", pub->version},
+                           {"percent", percent}};
+    auto r = admin->Request("POST", "/v1/rollouts", body.dump(), Auth());
+    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : r.error().String());
+    return pub->version;
+  }
+
   static nlohmann::json Json(const net::HttpsResult& r) {
     return nlohmann::json::parse(r.body, nullptr, false);
   }

@@ -10,19 +10,11 @@ namespace {
 using hadmc::testing::FakeModel;
 using hadmc::testing::MakeSafetensors;
 
-// Publishes over HTTPS and puts the version on "stable" at `percent`.
-uint64_t PublishAndRoll(CloudServerTest& t, net::HttpsClient& admin, const std::string& file,
+// Publishes over HTTPS and puts the version on "stable" at `percent` (the fixture's helper;
+// `admin` is the caller's client, kept for the call sites' readability).
+uint64_t PublishAndRoll(CloudServerTest& t, net::HttpsClient& /*admin*/, const std::string& file,
                         double percent) {
-  auto key = crypto::SigningKey::Load(t.state_.SigningKey());
-  EXPECT_TRUE(key);
-  auto pub = PublishRemote(admin, t.token_, file, "resnet", 64 * 1024, *key);
-  EXPECT_TRUE(pub) << pub.error().String();
-  if (!pub) return 0;
-  nlohmann::json body = {{"model", "resnet"}, {"channel", "stable"}, {"version", pub->version},
-                         {"percent", percent}};
-  auto r = admin.Request("POST", "/v1/rollouts", body.dump(), t.Auth());
-  EXPECT_TRUE(r && r->status == 201) << (r ? r->body : r.error().String());
-  return pub->version;
+  return t.PublishToStable(file, percent);
 }
 
 TEST_F(CloudServerTest, PublishManifestBlocksReassembleIdenticalBytes) {

@@ -37,10 +37,7 @@ Result<std::vector<Latency>> MeasureLatencyInterleaved(const std::vector<const m
                                                        int64_t batch, int threads,
                                                        const LatencyOptions& options = {});
 
-// Measures at each of `thread_counts` and returns all of them; BestOf picks the lowest median.
-Result<std::vector<Latency>> MeasureLatencies(const model::Model& m, int64_t batch,
-                                              const std::vector<int>& thread_counts,
-                                              const LatencyOptions& options = {});
+// The lowest median of `measured`.
 Latency BestOf(const std::vector<Latency>& measured);
 
 nlohmann::json ToJson(const Latency& l);

@@ -25,6 +25,11 @@ at::Tensor PackInt4(const at::Tensor& codes);
 // Packed U8 [O, ceil(K/2)] -> int8 codes with the logical `shape` ([O, ...]).
 Result<at::Tensor> UnpackInt4(const at::Tensor& packed, const std::vector<int64_t>& shape);
 
+// Per-output-channel symmetric quantization of a weight [O, ...]: scale_o = max|w_o| / qmax,
+// codes = round(w / scale) clamped to [-qmax, qmax], as int8 with w's shape; scales [O]. The
+// one definition the int8 (qmax 127, or 63 for 7-bit weights) and int4 (qmax 7) paths share.
+std::pair<at::Tensor, at::Tensor> QuantizePerChannel(const at::Tensor& weight, double qmax);
+
 // Per-output-channel symmetric int4 quantization of an fp32 weight [O, ...]: scale = max|w_o| / 7.
 // Returns the packed codes and the scales [O].
 std::pair<at::Tensor, at::Tensor> QuantizeInt4(const at::Tensor& weight);

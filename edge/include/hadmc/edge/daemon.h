@@ -43,6 +43,7 @@ class Daemon {
   State state() const { return state_; }
   const Runtime& runtime() const { return runtime_; }
   std::string last_error() const;
+  uint64_t heartbeats_sent() const { return heartbeats_; }
 
  private:
   explicit Daemon(EdgedConfig c)
@@ -67,10 +68,6 @@ class Daemon {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string last_error_;  // under mu_
- public:
-  uint64_t heartbeats_sent() const { return heartbeats_; }
-
- private:
   std::atomic<uint64_t> heartbeats_{0};
 };
 
