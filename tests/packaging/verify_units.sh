@@ -14,8 +14,9 @@ if (($# != 3)); then
   exit 2
 fi
 SOURCE_DIR=$1
-EDGED=$2
-HADMC=$3
+# Absolute: systemd refuses a relative ExecStart= path.
+EDGED=$(realpath -m -- "$2")
+HADMC=$(realpath -m -- "$3")
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "SKIP: systemd-analyze not found (Debian package systemd; scripts/setup.sh installs it)"
@@ -89,7 +90,7 @@ check_unit hadmc-cloud.service "${HADMC}"
 # The check above must be able to fail: a copy with an unknown key has to produce a complaint
 # that names the unit (systemd-analyze's wording is what the grep relies on).
 probe="${WORK}/probe.service"
-printf '[Service]\nExecStart=%s\nNoSuchKey=1\n' "${EDGED}" >"${probe}"
+printf '[Service]\nExecStart=/bin/sh -c true\nNoSuchKey=1\n' >"${probe}"
 if ! systemd-analyze verify "${probe}" 2>&1 | grep -q -F 'probe.service'; then
   fail "systemd-analyze verify did not name a unit with an unknown key; the check above is blind"
 fi
