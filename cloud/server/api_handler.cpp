@@ -12,6 +12,12 @@ namespace {
 // Answered without a token: liveness probes and Prometheus scrapers carry none.
 bool IsOpenPath(const std::string& path) { return path == "/healthz" || path == "/metrics"; }
 
+// What a device is told to wait after a 503 for a busy registry: the request has already waited
+// the database's busy timeout (5 s), so the lock holder is a long transaction (a CLI publish).
+constexpr int kBusyRetryAfterS = 5;
+
+constexpr char kBlockRoute[] = "/v1/blocks/{sha256}";
+
 }  // namespace
 
 net::HttpResponse JsonResponse(int status, const nlohmann::json& body) {
@@ -22,6 +28,13 @@ net::HttpResponse JsonResponse(int status, const nlohmann::json& body) {
 }
 
 net::HttpResponse ErrorResponse(const Error& e) {
+  if (e.code() == std::errc::device_or_resource_busy) {
+    Log().warn("request refused, registry busy: {}", e.String());
+    net::HttpResponse r =
+        net::HttpResponse::Error(503, "the registry database is busy; retry later");
+    r.headers = {{"Retry-After", std::to_string(kBusyRetryAfterS)}};
+    return r;
+  }
   int status = 500;
   if (e.Is(Errc::kNotFound)) status = 404;
   else if (e.Is(Errc::kInvalidArgument) || e.Is(Errc::kParse)) status = 400;
@@ -83,14 +96,40 @@ std::optional<net::HttpResponse> ApiHandler::CheckToken(const net::HttpRequest& 
   return net::HttpResponse::Error(403, "token not recognized");
 }
 
+std::optional<net::HttpResponse> ApiHandler::CheckRate(const net::HttpRequest& req,
+                                                       const std::string& route) {
+  const bool block = route == kBlockRoute;
+  DeviceRateLimiter& limiter = block ? ctx_.block_limiter : ctx_.request_limiter;
+  auto refused = limiter.Take(req.client_cn);
+  if (!refused) return std::nullopt;
+  const std::string wait = std::to_string(refused->retry_after.count());
+  // Logged once per spell, not per request: a misbehaving device must not flood the log.
+  if (refused->first)
+    Log().warn("{} listener: device '{}' is over its {} rate limit; answering 429 (retry after "
+               "{} s)",
+               name_, req.client_cn, block ? "block" : "request", wait);
+  ctx_.metrics.CountLoadRefusal(name_, "rate_limited");
+  net::HttpResponse r = net::HttpResponse::Error(
+      429, std::string("too many ") + (block ? "block requests" : "requests") +
+               " from this device; retry after " + wait + " s");
+  r.headers = {{"Retry-After", wait}};
+  return r;
+}
+
 net::HttpResponse ApiHandler::Handle(const net::HttpRequest& req) {
   const auto start = std::chrono::steady_clock::now();
+  const std::string route = router_.PatternFor(req.method, req.path);
   net::HttpResponse r;
-  if (auth_ == Auth::kBearerToken && !IsOpenPath(req.path)) {
-    if (auto refused = CheckToken(req)) r = std::move(*refused);
+  std::optional<net::HttpResponse> refused;
+  if (auth_ == Auth::kBearerToken && !IsOpenPath(req.path)) refused = CheckToken(req);
+  if (auth_ == Auth::kClientCertificate) refused = CheckRate(req, route);
+  if (refused) {
+    r = std::move(*refused);
+  } else {
+    r = router_.Dispatch(req);
+    if (r.status == 503) ctx_.metrics.CountLoadRefusal(name_, "busy");
   }
-  if (r.body.empty() && r.status == 200) r = router_.Dispatch(req);
-  ctx_.metrics.Observe(name_, router_.PatternFor(req.method, req.path), r.status,
+  ctx_.metrics.Observe(name_, route, r.status,
                        std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - start));
   return r;

@@ -1,5 +1,6 @@
 // Private to cloud/server: a listener's RequestHandler: body limits from the router, bearer-token
-// checks on the admin listener, and per-route metrics.
+// checks on the admin listener, per-device rate limits on the device listener, and per-route
+// metrics.
 #pragma once
 
 #include "cloud_context.h"
@@ -18,6 +19,8 @@ class ApiHandler : public net::RequestHandler {
  private:
   // nullopt when the request may proceed.
   std::optional<net::HttpResponse> CheckToken(const net::HttpRequest& req);
+  // The device's token bucket for `route` (blocks or the rest); 429 + Retry-After when empty.
+  std::optional<net::HttpResponse> CheckRate(const net::HttpRequest& req, const std::string& route);
 
   std::string name_;
   Auth auth_;

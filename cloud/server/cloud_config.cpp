@@ -1,5 +1,6 @@
 #include "hadmc/server/cloud_config.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -15,6 +16,27 @@ void ReadListener(const json& j, ListenerConfig& l) {
     if (k != "address" && k != "port") throw std::runtime_error("unknown listener key '" + k + "'");
   l.address = j.value("address", l.address);
   l.port = j.value("port", l.port);
+}
+
+void ReadDeviceApi(const json& j, DeviceApiLimits& d) {
+  const std::pair<const char*, double*> fields[] = {
+      {"rate_limit_per_s", &d.rate_limit_per_s},
+      {"rate_limit_burst", &d.rate_limit_burst},
+      {"block_rate_limit_per_s", &d.block_rate_limit_per_s},
+      {"block_rate_limit_burst", &d.block_rate_limit_burst}};
+  if (!j.is_object()) throw std::runtime_error("device_api must be an object");
+  for (const auto& [k, v] : j.items()) {
+    const auto* f = std::find_if(std::begin(fields), std::end(fields),
+                                 [&k = k](const auto& f) { return k == f.first; });
+    if (f == std::end(fields)) throw std::runtime_error("unknown device_api key '" + k + "'");
+    if (!v.is_number() || v.get<double>() < 0)
+      throw std::runtime_error("device_api." + k + " must be a number >= 0");
+    *f->second = v.get<double>();
+  }
+  // A bucket that refills but holds less than one token would refuse every request.
+  if ((d.rate_limit_per_s > 0 && d.rate_limit_burst < 1) ||
+      (d.block_rate_limit_per_s > 0 && d.block_rate_limit_burst < 1))
+    throw std::runtime_error("device_api: a rate limit needs a burst of at least 1");
 }
 
 }  // namespace
@@ -35,7 +57,7 @@ Result<CloudConfig> LoadCloudConfig(const std::string& path) {
         "state_dir",          "threads",         "device_listener", "admin_listener",
         "tls",                "publisher_keys",  "max_connections", "handshake_timeout_ms",
         "read_timeout_ms",    "write_timeout_ms", "json_body_bytes", "publish_body_bytes",
-        "drain_timeout_ms",   "fleet_cache_ms",  "comment"};
+        "drain_timeout_ms",   "fleet_cache_ms",  "device_api",      "comment"};
     for (const auto& [k, v] : j.items())
       if (!known.count(k)) throw std::runtime_error("unknown key '" + k + "'");
     c.state_dir = j.value("state_dir", c.state_dir);
@@ -57,6 +79,7 @@ Result<CloudConfig> LoadCloudConfig(const std::string& path) {
     c.publish_body_bytes = j.value("publish_body_bytes", c.publish_body_bytes);
     c.drain_timeout_ms = j.value("drain_timeout_ms", c.drain_timeout_ms);
     c.fleet_cache_ms = j.value("fleet_cache_ms", c.fleet_cache_ms);
+    if (j.contains("device_api")) ReadDeviceApi(j["device_api"], c.device_api);
   } catch (const std::exception& e) {
     return MakeError(Errc::kParse, path + ": " + e.what());
   }

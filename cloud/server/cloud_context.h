@@ -18,6 +18,7 @@
 #include "hadmc/server/cloud_config.h"
 #include "hadmc/store/block_store.h"
 #include "metrics.h"
+#include "rate_limiter.h"
 
 namespace hadmc::server {
 
@@ -27,6 +28,8 @@ struct CloudContext {
   std::optional<store::BlockStore> blocks;
   std::vector<crypto::VerifyKey> publisher_keys;
   Metrics metrics;
+  // Per-device buckets of the device listener (config.device_api): block GETs and the rest.
+  DeviceRateLimiter request_limiter, block_limiter;
   net::HttpsServer* server = nullptr;  // for connection stats in /metrics
 
   // GET /v1/fleet is an aggregate over every device; it is cached for config.fleet_cache_ms.
@@ -42,7 +45,8 @@ struct CloudContext {
 // JSON response helpers shared by the route files.
 net::HttpResponse JsonResponse(int status, const nlohmann::json& body);
 // The error's code mapped to an HTTP status (kNotFound -> 404, kInvalidArgument/kParse -> 400,
-// kAlreadyExists -> 409, kCorrupt -> 422, kPermissionDenied -> 403, others -> 500).
+// kAlreadyExists -> 409, kCorrupt -> 422, kPermissionDenied -> 403, a busy registry database
+// (std::errc::device_or_resource_busy) -> 503 with Retry-After, others -> 500).
 net::HttpResponse ErrorResponse(const Error& e);
 // Parses a JSON object body or answers 400 (or 415 for a non-JSON content type).
 std::optional<nlohmann::json> ParseJsonObject(const net::HttpRequest& req,

@@ -19,6 +19,9 @@ class CloudServerImpl : public CloudServer {
     ctx_.config = config;
     if (ctx_.config.state_dir.empty()) ctx_.config.state_dir = DefaultStateDir();
     const CloudConfig& c = ctx_.config;
+    ctx_.request_limiter.Configure(c.device_api.rate_limit_per_s, c.device_api.rate_limit_burst);
+    ctx_.block_limiter.Configure(c.device_api.block_rate_limit_per_s,
+                                 c.device_api.block_rate_limit_burst);
     const StateDir dir = c.State();
     HADMC_TRY(PrepareStateDir(dir));
     auto reg = registry::OpenSqliteRegistry(dir.RegistryDb());

@@ -73,6 +73,7 @@ HttpResponse GetBlock(CloudContext& ctx, const HttpRequest& req, const PathParam
   const std::string range = req.Header("range");
   if (range.empty()) {
     r.body = std::move(*bytes);
+    ctx.metrics.CountBlockServed(r.body.size());
     return r;
   }
   auto br = ParseRange(range, bytes->size());
@@ -86,6 +87,7 @@ HttpResponse GetBlock(CloudContext& ctx, const HttpRequest& req, const PathParam
                                             std::to_string(br->last) + "/" +
                                             std::to_string(bytes->size())});
   r.body = bytes->substr(br->first, br->last - br->first + 1);
+  ctx.metrics.CountBlockServed(r.body.size());
   return r;
 }
 

@@ -17,6 +17,17 @@ void Metrics::CountRefusal(const std::string& listener, const std::string& reaso
   ++refusals_[{listener, reason}];
 }
 
+void Metrics::CountLoadRefusal(const std::string& listener, const std::string& reason) {
+  std::lock_guard lock(mu_);
+  ++load_refusals_[{listener, reason}];
+}
+
+void Metrics::CountBlockServed(uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  ++blocks_served_;
+  block_bytes_served_ += bytes;
+}
+
 std::string Metrics::Render(const std::string& extra) const {
   std::ostringstream out;
   std::lock_guard lock(mu_);
@@ -35,6 +46,18 @@ std::string Metrics::Render(const std::string& extra) const {
   for (const auto& [k, n] : refusals_)
     out << "hadmc_auth_refusals_total{listener=\"" << k.first << "\",reason=\"" << k.second
         << "\"} " << n << "\n";
+  out << "# HELP hadmc_load_refusals_total Requests refused to protect the server "
+         "(rate_limited: 429, busy: 503).\n"
+      << "# TYPE hadmc_load_refusals_total counter\n";
+  for (const auto& [k, n] : load_refusals_)
+    out << "hadmc_load_refusals_total{listener=\"" << k.first << "\",reason=\"" << k.second
+        << "\"} " << n << "\n";
+  out << "# HELP hadmc_blocks_served_total Block requests answered with bytes (200 or 206).\n"
+      << "# TYPE hadmc_blocks_served_total counter\n"
+      << "hadmc_blocks_served_total " << blocks_served_ << "\n"
+      << "# HELP hadmc_block_bytes_served_total Block bytes sent in 200 and 206 answers.\n"
+      << "# TYPE hadmc_block_bytes_served_total counter\n"
+      << "hadmc_block_bytes_served_total " << block_bytes_served_ << "\n";
   out << extra;
   return out.str();
 }

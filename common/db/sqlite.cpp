@@ -6,11 +6,13 @@ namespace hadmc::db {
 namespace {
 
 Error SqliteError(sqlite3* db, const std::string& what) {
-  const int code = sqlite3_extended_errcode(db);
-  const Errc e = (code & 0xff) == SQLITE_CONSTRAINT ? Errc::kAlreadyExists
-                 : (code & 0xff) == SQLITE_BUSY     ? Errc::kIo
-                                                    : Errc::kInternal;
-  return Error(e, what + ": " + sqlite3_errmsg(db));
+  const int code = sqlite3_extended_errcode(db) & 0xff;
+  const std::string message = what + ": " + sqlite3_errmsg(db);
+  // Busy or locked after the busy timeout: another process holds the lock. Worth retrying, so
+  // it keeps its own code (the server answers it 503 with Retry-After, not 500).
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+    return Error(std::make_error_code(std::errc::device_or_resource_busy), message);
+  return Error(code == SQLITE_CONSTRAINT ? Errc::kAlreadyExists : Errc::kInternal, message);
 }
 
 }  // namespace

@@ -75,6 +75,30 @@ class CloudServerTest : public ::testing::Test {
     return pub->version;
   }
 
+  // Restarts the server on the same state directory (new ports) with other device limits.
+  void RestartWith(const DeviceApiLimits& limits) {
+    server_.reset();
+    config_.device_api = limits;
+    auto server = CloudServer::Start(config_);
+    ASSERT_TRUE(server) << server.error().String();
+    server_ = std::move(*server);
+  }
+
+  // The value of one series of the server's /metrics (admin listener, no token), e.g.
+  // `hadmc_blocks_served_total` or `hadmc_http_requests_total{listener="device",...}`; 0 when
+  // the series is absent (a counter not yet incremented).
+  double Metric(const std::string& series) {
+    auto admin = Admin();
+    if (!admin) return 0;
+    auto r = admin->Request("GET", "/metrics");
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : r.error().String());
+    if (!r) return 0;
+    const std::string key = "\n" + series + " ";
+    const auto at = ("\n" + r->body).find(key);
+    if (at == std::string::npos) return 0;
+    return std::stod(r->body.substr(at + key.size() - 1));
+  }
+
   static nlohmann::json Json(const net::HttpsResult& r) {
     return nlohmann::json::parse(r.body, nullptr, false);
   }

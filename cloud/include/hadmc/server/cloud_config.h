@@ -16,6 +16,17 @@ struct ListenerConfig {
   uint16_t port = 0;
 };
 
+// Per-device token buckets on the device listener (the device is the client certificate's CN).
+// Block GETs have their own bucket: a sync fetches hundreds of blocks at once over several
+// connections, while manifest polls, heartbeats and latency reports come a few per minute. A
+// request over its bucket is answered 429 with Retry-After. A rate of 0 turns that bucket off.
+struct DeviceApiLimits {
+  double rate_limit_per_s = 5;          // manifest, heartbeat, latency (and unknown routes)
+  double rate_limit_burst = 60;
+  double block_rate_limit_per_s = 256;  // GET /v1/blocks/{id}: 64 MiB/s at 256 KiB blocks
+  double block_rate_limit_burst = 4096; // a first sync of 1 GiB (256 KiB blocks) never waits
+};
+
 struct CloudConfig {
   std::string state_dir;  // "" = DefaultStateDir()
   int threads = 2;
@@ -33,6 +44,7 @@ struct CloudConfig {
   uint64_t publish_body_bytes = 2ull << 30;    // model uploads
   uint32_t drain_timeout_ms = 10'000;
   uint32_t fleet_cache_ms = 1'000;  // GET /v1/fleet is recomputed at most this often
+  DeviceApiLimits device_api;
 
   StateDir State() const { return {state_dir}; }
   // `path` if absolute, else state_dir/path.

@@ -55,7 +55,8 @@ struct Migration {
 class Database {
  public:
   // Opens (creating) the file in WAL mode with foreign keys on and a busy timeout, so a CLI and
-  // the server can share it.
+  // the server can share it. A lock still held when the timeout ends is an error with code
+  // std::errc::device_or_resource_busy (retry later); a constraint violation is kAlreadyExists.
   static Result<std::unique_ptr<Database>> Open(const std::string& path);
   ~Database();
 
