@@ -26,12 +26,22 @@ int RetryAfter(const net::HttpsResult& r) {
   }
 }
 
+bool IsBusy(const net::HttpsResult& r) { return r.status == 429 || r.status == 503; }
+
+// 429 (this device is over its rate limit) or 503 (the server is overloaded): not a fault of the
+// request, so the error says when to come back.
+Error BusyError(const net::HttpsResult& r, int retry_after_s) {
+  return Error(Errc::kIo, "the server is busy (HTTP " + std::to_string(r.status) +
+                              ", retry after " + std::to_string(retry_after_s) + " s)");
+}
+
 // Fetches one block into `partial` (resuming what an earlier, interrupted fetch left there),
 // then stores it if its bytes hash to the id. Adds the bytes received to `received`, also when
-// they fail verification (they crossed the network all the same).
+// they fail verification (they crossed the network all the same); raises `retry_after_s` to the
+// server's hint when it answers 429/503.
 Status FetchBlock(net::HttpsClient& client, const store::BlockStore& blocks,
                   const store::BlockRef& ref, const fs::path& partial,
-                  std::atomic<uint64_t>& received) {
+                  std::atomic<uint64_t>& received, std::atomic<int>& retry_after_s) {
   std::string have;
   std::error_code ec;
   if (fs::exists(partial, ec)) {
@@ -49,6 +59,12 @@ Status FetchBlock(net::HttpsClient& client, const store::BlockStore& blocks,
     bytes = have + r->body;
   } else if (r->status == 200) {
     bytes = std::move(r->body);
+  } else if (IsBusy(*r)) {
+    const int hint = RetryAfter(*r);
+    int seen = retry_after_s;  // the longest hint of the concurrent fetches wins
+    while (seen < hint && !retry_after_s.compare_exchange_weak(seen, hint)) {
+    }
+    return MakeError(BusyError(*r, hint).WithContext("block " + ref.id.substr(0, 12)));
   } else {
     return MakeError(Errc::kIo, "block " + ref.id.substr(0, 12) + ": HTTP " +
                                              std::to_string(r->status) + " " + r->body);
@@ -60,9 +76,12 @@ Status FetchBlock(net::HttpsClient& client, const store::BlockStore& blocks,
     } else {
       fs::remove(partial, ec);
     }
+    const std::string why =
+        bytes.size() != ref.size
+            ? std::to_string(bytes.size()) + " of " + std::to_string(ref.size) + " bytes"
+            : "SHA256 mismatch, the bytes hash to " + crypto::Sha256Hex(bytes).substr(0, 12);
     return MakeError(Errc::kCorrupt, "block " + ref.id.substr(0, 12) + " failed verification (" +
-                                         std::to_string(bytes.size()) + " of " +
-                                         std::to_string(ref.size) + " bytes)");
+                                         why + ")");
   }
   HADMC_TRY(blocks.Put(ref.id, bytes));
   fs::remove(partial, ec);
@@ -98,6 +117,7 @@ Status Syncer::FetchBlocks(const std::vector<store::BlockRef>& missing, SyncResu
   std::atomic<size_t> next{0};
   std::atomic<uint64_t> bytes{0};
   std::atomic<int> fetched{0};
+  std::atomic<int> retry_after_s{0};
   std::mutex mu;
   Status failure;
   auto work = [&] {
@@ -114,10 +134,11 @@ Status Syncer::FetchBlocks(const std::vector<store::BlockRef>& missing, SyncResu
       }
       const store::BlockRef& ref = missing[i];
       const fs::path partial = fs::path(config_.state_dir) / "partial" / ref.id;
-      Status got = FetchBlock(**client, blocks_, ref, partial, bytes);
+      Status got = FetchBlock(**client, blocks_, ref, partial, bytes, retry_after_s);
       if (!got && got.error().Is(Errc::kCorrupt)) {
         Log().warn("sync: {}; fetching it again", got.error().message());
-        got = FetchBlock(**client, blocks_, ref, partial, bytes);  // one retry: resume or anew
+        // One retry: resume or anew.
+        got = FetchBlock(**client, blocks_, ref, partial, bytes, retry_after_s);
       }
       if (!got) {
         std::lock_guard<std::mutex> lock(mu);
@@ -132,11 +153,13 @@ Status Syncer::FetchBlocks(const std::vector<store::BlockRef>& missing, SyncResu
   for (auto& t : threads) t.join();
   result.blocks_fetched = fetched;
   result.bytes_fetched = bytes;
+  retry_after_s_ = retry_after_s;
   return failure;
 }
 
 Result<SyncResult> Syncer::SyncOnce() {
   SyncResult result;
+  retry_after_s_ = 0;
   net::HeaderList headers;
   if (!etag_.empty()) headers.push_back({"If-None-Match", etag_});
   auto r = client_->Request("GET", "/v1/models/" + config_.model + "/manifest?channel=" +
@@ -152,11 +175,9 @@ Result<SyncResult> Syncer::SyncOnce() {
     }
     return result;  // unchanged
   }
-  if (r->status == 429 || r->status == 503) {
-    result.retry_after_s = RetryAfter(*r);
-    return MakeError(Errc::kIo, "the server is busy (HTTP " + std::to_string(r->status) +
-                                             ", retry after " +
-                                             std::to_string(result.retry_after_s) + " s)");
+  if (IsBusy(*r)) {
+    retry_after_s_ = RetryAfter(*r);
+    return MakeError(BusyError(*r, retry_after_s_).WithContext("polling the manifest"));
   }
   if (r->status != 200)
     return MakeError(Errc::kIo,

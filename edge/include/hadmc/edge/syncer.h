@@ -40,7 +40,6 @@ struct SyncResult {
   int blocks_fetched = 0;      // transferred in this sync
   int blocks_present = 0;      // already in the local store
   uint64_t bytes_fetched = 0;  // block bytes received (a resumed block counts its tail only)
-  int retry_after_s = 0;       // the server's Retry-After hint on 429/503 (then an error)
 };
 
 class Syncer {
@@ -50,6 +49,9 @@ class Syncer {
   // Polls once and brings the assigned version to complete. Errors leave what was verified in
   // place (the next call resumes); the previously complete versions are untouched.
   Result<SyncResult> SyncOnce();
+  // After a SyncOnce that failed because the server answered 429 or 503 (to the manifest poll or
+  // a block): the server's Retry-After in seconds, the earliest sensible next attempt; else 0.
+  int retry_after_s() const { return retry_after_s_; }
 
   // The newest complete version in the journal, verified again against the pinned keys.
   Result<std::optional<store::Manifest>> LatestComplete();
@@ -74,6 +76,7 @@ class Syncer {
   std::unique_ptr<SyncJournal> journal_;
   std::unique_ptr<net::HttpsClient> client_;  // manifest polls
   std::string etag_;                          // of the last manifest seen
+  int retry_after_s_ = 0;                     // of the last SyncOnce
 };
 
 }  // namespace hadmc::edge
