@@ -3,9 +3,12 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "hadmc/edge/image_input.h"
 
 namespace hadmc::edge {
 
@@ -39,39 +42,102 @@ uint64_t LocalApi::BodyLimit(const net::HttpRequest& head) const {
 
 net::HttpResponse LocalApi::Handle(const net::HttpRequest& req) { return router_.Dispatch(req); }
 
+namespace {
+
+// A refused request: the HTTP status and the reason.
+using Refusal = std::pair<int, std::string>;
+
+// A request's input tensor, [N, ...] as the model's input.
+struct Input {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+// The media type of a Content-Type value: lower case, without parameters ("; charset=...").
+std::string MediaType(const std::string& content_type) {
+  std::string t = content_type.substr(0, content_type.find(';'));
+  t.erase(0, t.find_first_not_of(" \t"));
+  t.erase(t.find_last_not_of(" \t") + 1);
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  return t;
+}
+
+// {"shape": [N, ...], "data": [...]}: a tensor already preprocessed by the caller. `m` may be
+// null (no model yet); a malformed body is still reported as such first.
+tl::expected<Input, Refusal> JsonInput(const std::string& body, const LoadedModel* m) {
+  const json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("shape") || !j.contains("data"))
+    return tl::unexpected(Refusal{400, "body must be a JSON object with \"shape\" and \"data\""});
+  Input in;
+  try {
+    in.shape = j["shape"].get<std::vector<int64_t>>();
+    in.data = j["data"].get<std::vector<float>>();
+  } catch (const std::exception&) {
+    return tl::unexpected(
+        Refusal{400, "\"shape\" must be a list of integers and \"data\" a list of numbers"});
+  }
+  if (!m) return tl::unexpected(Refusal{503, "no model is loaded yet"});
+  const std::vector<int64_t>& shape = in.shape;
+  if (shape.size() != m->input_shape.size() || shape.empty() || shape[0] < 1 || shape[0] > 1024)
+    return tl::unexpected(Refusal{
+        400, "shape must be [N" + std::string(m->input_shape.size() > 1 ? ", ..." : "") +
+                 "] like " + ir::ShapeString(m->input_shape) + " with 1 <= N <= 1024"});
+  int64_t numel = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (d > 0 && shape[d] != m->input_shape[d])
+      return tl::unexpected(Refusal{400, "shape " + ir::ShapeString(shape) +
+                                             " does not match the model input " +
+                                             ir::ShapeString(m->input_shape) + " (any batch)"});
+    numel *= shape[d];
+  }
+  if (static_cast<int64_t>(in.data.size()) != numel)
+    return tl::unexpected(Refusal{400, "data has " + std::to_string(in.data.size()) +
+                                           " values, shape needs " + std::to_string(numel)});
+  return in;
+}
+
+// A PNG or JPEG body, preprocessed with the model's own preprocessing (image_input.h): batch 1.
+tl::expected<Input, Refusal> ImageInput(const std::string& body, ImageFormat format,
+                                        const LoadedModel* m) {
+  if (!m) return tl::unexpected(Refusal{503, "no model is loaded yet"});
+  const std::string version = "version " + std::to_string(m->version);
+  const std::vector<int64_t>& s = m->input_shape;
+  if (s.size() != 4 || (s[1] != 1 && s[1] != 3))
+    return tl::unexpected(Refusal{422, version + " takes " + ir::ShapeString(s) +
+                                           ", not an image [N, 1 or 3, H, W]: send a JSON tensor"});
+  if (!m->preprocessing)
+    return tl::unexpected(Refusal{
+        422, version + " carries no preprocessing (no 'normalization' in its metadata), so an "
+                       "image cannot be turned into its input: send a JSON tensor"});
+  auto data = ImageToModelInput(body, format, *m->preprocessing, static_cast<int>(s[1]),
+                                static_cast<int>(s[2]), static_cast<int>(s[3]));
+  if (!data) {
+    const int status = data.error().Is(Errc::kParse) ? 400
+                       : data.error().Is(Errc::kUnsupported) ? 413 : 500;
+    return tl::unexpected(Refusal{status, data.error().message()});
+  }
+  return Input{{1, s[1], s[2], s[3]}, std::move(*data)};
+}
+
+}  // namespace
+
 net::HttpResponse LocalApi::Infer(const net::HttpRequest& req) {
   ++requests_;
   auto fail = [this](int status, const std::string& msg) {
     ++errors_;
     return net::HttpResponse::Error(status, msg);
   };
-  const json j = json::parse(req.body, nullptr, false);
-  if (!j.is_object() || !j.contains("shape") || !j.contains("data"))
-    return fail(400, "body must be a JSON object with \"shape\" and \"data\"");
-  std::vector<int64_t> shape;
-  std::vector<float> data;
-  try {
-    shape = j["shape"].get<std::vector<int64_t>>();
-    data = j["data"].get<std::vector<float>>();
-  } catch (const std::exception&) {
-    return fail(400, "\"shape\" must be a list of integers and \"data\" a list of numbers");
-  }
   auto m = runtime_.Active();  // this request's model
-  if (!m) return fail(503, "no model is loaded yet");
-  if (shape.size() != m->input_shape.size() || shape.empty() || shape[0] < 1 || shape[0] > 1024)
-    return fail(400, "shape must be [N" + std::string(m->input_shape.size() > 1 ? ", ..." : "") +
-                         "] like " + ir::ShapeString(m->input_shape) + " with 1 <= N <= 1024");
-  int64_t numel = 1;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (d > 0 && shape[d] != m->input_shape[d])
-      return fail(400, "shape " + ir::ShapeString(shape) + " does not match the model input " +
-                           ir::ShapeString(m->input_shape) + " (any batch)");
-    numel *= shape[d];
-  }
-  if (static_cast<int64_t>(data.size()) != numel)
-    return fail(400, "data has " + std::to_string(data.size()) + " values, shape needs " +
-                         std::to_string(numel));
-  const at::Tensor x = at::from_blob(data.data(), shape, at::kFloat);
+  const std::string type = MediaType(req.Header("content-type"));
+  tl::expected<Input, Refusal> in;
+  if (type.empty() || type == "application/json") in = JsonInput(req.body, m.get());
+  else if (type == "image/png") in = ImageInput(req.body, ImageFormat::kPng, m.get());
+  else if (type == "image/jpeg") in = ImageInput(req.body, ImageFormat::kJpeg, m.get());
+  else
+    return fail(415, "Content-Type '" + type + "' is not supported: send application/json (a "
+                     "tensor), image/png or image/jpeg");
+  if (!in) return fail(in.error().first, in.error().second);
+  const at::Tensor x = at::from_blob(in->data.data(), in->shape, at::kFloat);
   const auto t0 = std::chrono::steady_clock::now();
   Result<at::Tensor> y = [&]() -> Result<at::Tensor> {
     c10::InferenceMode guard;

@@ -53,6 +53,8 @@ Result<std::shared_ptr<const LoadedModel>> Runtime::LoadAndCheck(uint64_t versio
   if (!out.empty()) out[0] = 1;
   for (int64_t d : in)
     if (d < 1) return MakeError(Errc::kUnsupported, what + ": the input shape is not fixed");
+  auto pre = PreprocessingFromMetadata(m->metadata, in);
+  if (!pre) return MakeError(pre.error().WithContext(what));
   auto ex = exec::Executor::Create(std::move(m->graph), std::move(m->tensors));
   if (!ex) return MakeError(ex.error().WithContext(what + " failed to load"));
 
@@ -60,6 +62,7 @@ Result<std::shared_ptr<const LoadedModel>> Runtime::LoadAndCheck(uint64_t versio
   auto warm = WarmLatency(*ex, in, options_.warmup_runs, &out, what);
   if (!warm) return MakeError(warm.error());
   auto loaded = std::make_shared<LoadedModel>(LoadedModel{version, std::move(*ex), in, out, *warm});
+  loaded->preprocessing = std::move(*pre);
   return std::shared_ptr<const LoadedModel>(std::move(loaded));
 }
 

@@ -1,6 +1,8 @@
 // The edge daemon's local API (loopback by default; TLS with the daemon's own certificate):
 //   POST /v1/infer   {"shape": [N, C, H, W], "data": [floats]} -> {"version", "shape",
-//                    "output", "argmax", "latency_ms"}
+//                    "output", "argmax", "latency_ms"}; or a PNG/JPEG body (Content-Type
+//                    image/png or image/jpeg), preprocessed as the model was trained
+//                    (image_input.h): batch 1, same response
 //   GET  /v1/status  active version, daemon state, last sync, request/error/swap counts
 //   GET  /healthz    200 with a model loaded, 503 before the first one
 //   GET  /metrics    Prometheus text: requests, errors, latency histogram, sync bytes, swaps

@@ -15,10 +15,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "hadmc/common/error.h"
+#include "hadmc/edge/preprocessing.h"
 #include "hadmc/exec/executor.h"
 
 namespace hadmc::edge {
@@ -34,6 +36,8 @@ struct LoadedModel {
   std::vector<int64_t> input_shape;   // batch 1
   std::vector<int64_t> output_shape;  // batch 1
   double warm_latency_ms = 0;
+  // From the model metadata; std::nullopt when it records none (the API then refuses images).
+  std::optional<Preprocessing> preprocessing;
 };
 
 class Runtime {
