@@ -139,10 +139,7 @@ net::HttpResponse LocalApi::Infer(const net::HttpRequest& req) {
   if (!in) return fail(in.error().first, in.error().second);
   const at::Tensor x = at::from_blob(in->data.data(), in->shape, at::kFloat);
   const auto t0 = std::chrono::steady_clock::now();
-  Result<at::Tensor> y = [&]() -> Result<at::Tensor> {
-    c10::InferenceMode guard;
-    return m->executor.Run(x, exec::Mode::kInference);
-  }();
+  Result<at::Tensor> y = Runtime::InferOn(*m, x);  // counted in the model's probation stats
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (!y) return fail(500, "inference failed: " + y.error().message());
   size_t b = 0;

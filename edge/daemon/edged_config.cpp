@@ -113,9 +113,13 @@ Result<EdgedConfig> ParseEdgedConfig(const json& j, const std::string& where,
   HADMC_TRY(sync.Int("max_backoff_s", c.max_backoff_s, 1, 86400));
   HADMC_TRY(sync.Int("concurrency", c.concurrency, 1, 64));
   HADMC_TRY(sync.Int("retain_versions", c.retain_versions, 1, 100));
-  HADMC_TRY(runtime.Known({"max_latency_ratio", "probation_s", "threads"}));
+  HADMC_TRY(runtime.Known({"max_latency_ratio", "probation_s", "probation_min_requests",
+                            "probation_max_error_rate", "probation_max_p99_ratio", "threads"}));
   HADMC_TRY(runtime.Num("max_latency_ratio", c.max_latency_ratio, 0, 1000));
   HADMC_TRY(runtime.Int("probation_s", c.probation_s, 0, 86400));
+  HADMC_TRY(runtime.Int("probation_min_requests", c.probation_min_requests, 1, 1000000));
+  HADMC_TRY(runtime.Num("probation_max_error_rate", c.probation_max_error_rate, 0, 1));
+  HADMC_TRY(runtime.Num("probation_max_p99_ratio", c.probation_max_p99_ratio, 0, 1000));
   HADMC_TRY(runtime.Int("threads", c.threads, 0, 1024));
   HADMC_TRY(api.Known({"address", "port"}));
   HADMC_TRY(api.Str("address", c.api_address, false));

@@ -10,6 +10,7 @@
 #include "hadmc/common/atomic_file.h"
 #include "hadmc/common/log.h"
 #include "hadmc/crypto/certificates.h"
+#include "hadmc/hal/device_class.h"
 #include "hadmc/store/manifest.h"
 
 #include <nlohmann/json.hpp>
@@ -109,13 +110,23 @@ void Daemon::Move(Event e) {
 }
 
 Status Daemon::Start() {
-  auto latest = syncer_->LatestComplete();
-  if (!latest) return MakeError(latest.error());
-  if (*latest) {
+  // The newest stored version that loads; one that does not is rejected and the next older one
+  // tried, so a restart never leaves the device without a working model it still has.
+  while (true) {
+    auto latest = syncer_->LatestComplete();
+    if (!latest) return MakeError(latest.error());
+    if (!*latest) break;
+    const uint64_t v = (*latest)->version;
     auto bytes = syncer_->Assemble(**latest);
-    Status st = bytes ? runtime_.Activate((*latest)->version, *bytes) : MakeError(bytes.error());
-    if (!st) Log().warn("edged: the stored version {} does not load: {}", (*latest)->version, st.error().message());
-    else Log().info("edged: serving stored version {}", (*latest)->version);
+    Status st = bytes ? runtime_.Activate(v, *bytes) : MakeError(bytes.error());
+    if (st) {
+      Log().info("edged: serving stored version {}", v);
+      break;
+    }
+    Log().warn("edged: the stored version {} does not load: {}", v, st.error().message());
+    SetLastError("version " + std::to_string(v) + " was rejected: " + st.error().message());
+    if (Runtime::IsLatencyRefusal(st.error())) break;  // cannot happen without a serving model
+    HADMC_TRY(syncer_->Reject(v, st.error().message()));
   }
   server_->Start();
   api_->SetDaemonStatus(StateName(state_), "");
@@ -123,12 +134,46 @@ Status Daemon::Start() {
   return {};
 }
 
+void Daemon::SetLastError(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_error_ = message;
+}
+
+std::optional<std::string> Daemon::WatchProbation(const LoadedModel& before,
+                                                  const LoadedModel& after) {
+  const EdgedConfig c = config();
+  if (c.probation_s <= 0) return std::nullopt;
+  ProbationPolicy policy;
+  policy.min_requests = static_cast<uint64_t>(c.probation_min_requests);
+  policy.max_error_rate_increase = c.probation_max_error_rate;
+  policy.max_p99_ratio = c.probation_max_p99_ratio;
+  const WindowStats base = before.live->Snapshot();
+  Heartbeat();  // the cloud sees the new version on probation
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(c.probation_s);
+  while (!stop_) {
+    const bool over = std::chrono::steady_clock::now() >= until;
+    const WindowStats during = after.live->Snapshot();
+    if (rollback_requested_.exchange(false)) return std::string("the operator asked for it");
+    if (auto why = ProbationRegression(base, during, policy, over)) return why;
+    if (over) {
+      Log().info("edged: version {} passed probation: {} requests, {} errors, p99 {:.2f} ms "
+                 "(before: p99 {:.2f} ms)",
+                 after.version, during.requests, during.errors, during.p99_ms, base.p99_ms);
+      return std::nullopt;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    // Looked at ten times a second: a broken version fails requests until it is judged.
+    cv_.wait_until(lock,
+                   std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)),
+                   [this] { return stop_.load() || rollback_requested_.load(); });
+    Notify("WATCHDOG=1");
+  }
+  return std::nullopt;  // stopping: the version stays, judged by nobody (docs/edge.md)
+}
+
 bool Daemon::PollOnce() {
   auto fail = [this](const Error& e) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      last_error_ = e.message();
-    }
+    SetLastError(e.message());
     Log().warn("edged: {} (still serving version {})", e.message(),
                runtime_.Active() ? runtime_.Active()->version : 0);
     Move(Event::kError);
@@ -140,6 +185,11 @@ bool Daemon::PollOnce() {
   if (!r) return fail(r.error());
   api_->AddSyncBytes(r->bytes_fetched);
   auto active = runtime_.Active();
+  if (r->rejected) {  // the channel still offers a version refused here: wait for a newer one
+    SetLastError("version " + std::to_string(r->version) + " was rejected: " + r->rejected_reason);
+    Move(Event::kNoUpdate);
+    return true;
+  }
   if (r->version == 0 || (active && active->version == r->version)) {
     Move(Event::kNoUpdate);
     return true;
@@ -149,15 +199,42 @@ bool Daemon::PollOnce() {
   auto bytes = syncer_->Assemble(r->manifest);
   if (!bytes) return fail(bytes.error());
   Move(Event::kVerified);
+  Log().info("edged: version {} assembled and verified ({} bytes); loading", r->version,
+             bytes->size());
   Status st = runtime_.Activate(r->version, *bytes);
-  if (!st) return fail(st.error());
+  if (!st) {
+    // A version that does not load or fails its checks is refused for good; only the latency
+    // comparison depends on the moment and is tried again at the next poll.
+    if (!Runtime::IsLatencyRefusal(st.error()))
+      if (Status rej = syncer_->Reject(r->version, st.error().message()); !rej)
+        Log().error("edged: cannot record version {} as rejected: {}", r->version,
+                    rej.error().message());
+    return fail(st.error());  // the message names the version and the check
+  }
   Move(Event::kLoaded);
   Move(Event::kSwapped);
-  Move(Event::kProbationPassed);  // the probation window is not built yet (docs/edge.md)
-  Move(Event::kReported);
   Log().info("edged: now serving version {}", r->version);
-  std::lock_guard<std::mutex> lock(mu_);
-  last_error_.clear();
+  auto now = runtime_.Active();
+  if (active) {  // the first model ever has nothing to be compared with or rolled back to
+    if (auto why = WatchProbation(*active, *now)) {
+      const std::string reason = "rolled back during probation: " + *why;
+      Log().warn("edged: version {} {}; serving version {} again", r->version, reason,
+                 active->version);
+      Move(Event::kProbationFailed);
+      if (Status rb = runtime_.Rollback(); !rb)
+        Log().error("edged: rollback failed: {}", rb.error().message());
+      if (Status rej = syncer_->Reject(r->version, reason); !rej)
+        Log().error("edged: cannot record version {} as rejected: {}", r->version,
+                    rej.error().message());
+      Move(Event::kRolledBack);
+      SetLastError("version " + std::to_string(r->version) + " " + reason);
+      Move(Event::kReported);
+      return false;
+    }
+  }
+  Move(Event::kProbationPassed);
+  Move(Event::kReported);
+  SetLastError("");
   return true;
 }
 
@@ -172,7 +249,14 @@ void Daemon::Heartbeat() {
                                {"p50_ms", p50},
                                {"p99_ms", p99},
                                {"errors", api_->errors()},
-                               {"message", error}};
+                               {"message", error},
+                               {"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(
+                                                std::chrono::steady_clock::now() - started_)
+                                                .count()},
+                               {"inferences", api_->requests()},
+                               {"free_disk_bytes", hal::FreeDiskBytes(config_.state_dir)},
+                               {"free_memory_bytes", hal::AvailableMemoryBytes()},
+                               {"device_class", device_class_}};
   auto r = report_client_->Request("POST", "/v1/devices/" + device_id_ + "/heartbeat", body.dump(),
                                    {{"Content-Type", "application/json"}});
   if (!r || r->status != 200) {
@@ -197,6 +281,8 @@ void Daemon::Run() {
       wait = std::min<double>(timing.max_backoff_s, timing.poll_interval_s * std::pow(2.0, failures));
     std::uniform_real_distribution<double> jitter(1 - timing.jitter, 1 + timing.jitter);
     wait *= jitter(rng);
+    // A busy server's Retry-After (429/503) is a floor: it knows its load, we only guess.
+    if (!ok) wait = std::max<double>(wait, syncer_->retry_after_s());
     // Wait in slices of at most 10 s, pinging the systemd watchdog in each (WatchdogSec=30 in
     // systemd/hadmc-edged.service), so a long backoff is not mistaken for a hang.
     const auto until = std::chrono::steady_clock::now() +
@@ -205,8 +291,13 @@ void Daemon::Run() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_ && std::chrono::steady_clock::now() < until) {
       cv_.wait_until(lock, std::min(until, std::chrono::steady_clock::now() + std::chrono::seconds(10)),
-                     [this] { return stop_.load(); });
+                     [this] { return stop_.load() || rollback_requested_.load(); });
       Notify("WATCHDOG=1");
+      if (!stop_ && rollback_requested_.exchange(false)) {
+        lock.unlock();
+        RollbackOnCommand();
+        lock.lock();
+      }
     }
   }
   Move(Event::kStop);
@@ -248,6 +339,32 @@ Status Daemon::Reload(const EdgedConfig& next) {
   Log().info("edged: config reloaded (poll every {} s, jitter {}, backoff up to {} s)",
              config_.poll_interval_s, config_.jitter, config_.max_backoff_s);
   return {};  // the new timing applies from the next poll
+}
+
+void Daemon::RequestRollback() {
+  rollback_requested_ = true;
+  cv_.notify_all();
+}
+
+void Daemon::RollbackOnCommand() {
+  auto from = runtime_.Active();
+  Move(Event::kRollbackCommand);
+  Status st = runtime_.Rollback();
+  if (!st) {
+    Log().warn("edged: rollback asked for, but {}", st.error().message());
+    SetLastError("rollback refused: " + st.error().message());
+  } else {
+    const std::string reason = "rolled back by the operator";
+    Log().warn("edged: version {} {}; serving version {}", from->version, reason,
+               runtime_.Active()->version);
+    if (Status rej = syncer_->Reject(from->version, reason); !rej)
+      Log().error("edged: cannot record version {} as rejected: {}", from->version,
+                  rej.error().message());
+    SetLastError("version " + std::to_string(from->version) + " " + reason);
+  }
+  Move(Event::kRolledBack);
+  Move(Event::kReported);
+  Heartbeat();
 }
 
 void Daemon::Stop() {

@@ -12,6 +12,11 @@ const std::vector<db::Migration> kMigrations = {
         "  manifest_json TEXT NOT NULL,"
         "  complete INTEGER NOT NULL DEFAULT 0,"
         "  updated_at TEXT NOT NULL)"},
+    // Versions the runtime refused or rolled back: never fetched or served again here.
+    {2, "CREATE TABLE rejected ("
+        "  version INTEGER PRIMARY KEY,"
+        "  reason TEXT NOT NULL,"
+        "  rejected_at TEXT NOT NULL)"},
 };
 
 JournalVersion Row(const db::Statement& s) {
@@ -75,6 +80,23 @@ Result<std::vector<JournalVersion>> SyncJournal::List() {
     out.push_back(Row(*s));
   }
   return out;
+}
+
+Status SyncJournal::MarkRejected(uint64_t version, const std::string& reason) {
+  auto s = db_->Prepare(
+      "INSERT OR REPLACE INTO rejected (version, reason, rejected_at) VALUES (?, ?, ?)");
+  if (!s) return MakeError(s.error());
+  return s->Bind(1, static_cast<int64_t>(version)).Bind(2, reason).Bind(3, store::NowRfc3339()).Run();
+}
+
+Result<std::optional<std::string>> SyncJournal::Rejected(uint64_t version) {
+  auto s = db_->Prepare("SELECT reason FROM rejected WHERE version = ?");
+  if (!s) return MakeError(s.error());
+  s->Bind(1, static_cast<int64_t>(version));
+  auto row = s->Step();
+  if (!row) return MakeError(row.error());
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>{s->Text(0)};
 }
 
 }  // namespace hadmc::edge

@@ -188,6 +188,17 @@ Result<SyncResult> Syncer::SyncOnce() {
     return MakeError(Errc::kCorrupt, "the server sent a manifest for '" + m->model +
                                          "' when asked for '" + config_.model + "'");
   const std::string sha = crypto::Sha256Hex(r->body);
+  auto rejected = journal_->Rejected(m->version);
+  if (!rejected) return MakeError(rejected.error());
+  if (*rejected) {  // refused here before: wait for a newer version
+    auto etag = r->headers.find("etag");
+    etag_ = etag == r->headers.end() ? "" : etag->second;
+    result.version = m->version;
+    result.manifest = std::move(*m);
+    result.rejected = true;
+    result.rejected_reason = **rejected;
+    return result;
+  }
   auto known = journal_->Get(m->version);
   if (!known) return MakeError(known.error());
   if (*known && (*known)->manifest_sha256 != sha)
@@ -220,8 +231,10 @@ Status Syncer::Retain() {
   std::set<std::string> keep;
   int complete = 0;
   for (const JournalVersion& v : *versions) {
-    const bool kept = !v.complete || complete < config_.retain_versions;
-    if (v.complete) ++complete;
+    auto rejected = journal_->Rejected(v.version);
+    if (!rejected) return MakeError(rejected.error());
+    const bool kept = !*rejected && (!v.complete || complete < config_.retain_versions);
+    if (v.complete && !*rejected) ++complete;
     if (!kept) {
       HADMC_TRY(journal_->Forget(v.version));
       continue;
@@ -233,6 +246,11 @@ Status Syncer::Retain() {
   auto gc = blocks_.Gc(keep, std::chrono::seconds(0));
   if (!gc) return MakeError(gc.error().WithContext("collecting old blocks"));
   return {};
+}
+
+Status Syncer::Reject(uint64_t version, const std::string& reason) {
+  HADMC_TRY(journal_->MarkRejected(version, reason));
+  return Retain();
 }
 
 Result<store::Manifest> Syncer::CompleteVersion(uint64_t version) {
@@ -250,6 +268,9 @@ Result<std::optional<store::Manifest>> Syncer::LatestComplete() {
   if (!versions) return MakeError(versions.error());
   for (const JournalVersion& v : *versions) {
     if (!v.complete) continue;
+    auto rejected = journal_->Rejected(v.version);
+    if (!rejected) return MakeError(rejected.error());
+    if (*rejected) continue;
     auto m = CompleteVersion(v.version);
     if (!m) return MakeError(m.error());
     return std::optional<store::Manifest>{std::move(*m)};

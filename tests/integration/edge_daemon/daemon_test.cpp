@@ -7,6 +7,7 @@
 
 #include "../server/cloud_server_fixture.h"
 #include "hadmc/edge/daemon.h"
+#include "hadmc/ir/builder.h"
 #include "hadmc/model/hmc_file.h"
 #include "hadmc/zoo/zoo.h"
 
@@ -28,6 +29,24 @@ std::string Resnet8(uint64_t seed) {
   return *bytes;
 }
 
+// One linear layer on a 4x4 input, every weight `w`. With w = 1e30 it passes the warm-up
+// (constant 0.5 input: 16 x 0.5 x 1e30 = 8e30, finite) but overflows to inf on inputs of 1e10:
+// a model that is broken only for some real inputs, which only probation can catch.
+std::string Tiny(float w) {
+  ir::GraphBuilder b("tiny");
+  const std::string x = b.Input("input", {-1, 1, 4, 4});
+  b.Output(b.Linear("fc", b.Flatten("flatten", x), 16, 2));
+  auto g = b.Finish();
+  EXPECT_TRUE(g) << g.error().String();
+  model::Model m;
+  m.graph = std::move(*g);
+  m.tensors["fc.weight"] = torch::full({2, 16}, w);
+  m.tensors["fc.bias"] = torch::zeros({2});
+  auto bytes = model::SerializeHmc(m);
+  EXPECT_TRUE(bytes) << bytes.error().String();
+  return *bytes;
+}
+
 class DaemonTest : public server::testing::CloudServerTest {
  protected:
   uint64_t Publish(const std::string& file) { return PublishToStable(file); }
@@ -46,7 +65,8 @@ class DaemonTest : public server::testing::CloudServerTest {
     c.state_dir = dir_ / "edge";
     c.poll_interval_s = 1;
     c.jitter = 0.1;
-    c.api_port = 0;  // any free port
+    c.probation_s = 0;  // the probation test sets its own
+    c.api_port = 0;     // any free port
     return c;
   }
   static bool WaitFor(const std::function<bool()>& done, int seconds = 30) {
@@ -110,6 +130,86 @@ TEST_F(DaemonTest, ABadModelKeepsTheGoodOneServingAndSaysWhy) {
     return j["health"] == "degraded" && j["version"] == 1 &&
            j["message"].get<std::string>().find("version 2") != std::string::npos;
   }));
+  (*d)->Stop();
+  loop.join();
+}
+
+TEST_F(DaemonTest, AVersionThatFailsItsProbationIsRolledBackAndNotTriedAgain) {
+  ASSERT_EQ(Publish(Tiny(1e-3f)), 1u);
+  EdgedConfig c = Config();
+  c.probation_s = 60;  // far longer than the test: the error rate decides early
+  {
+    auto d = Daemon::Create(c);
+    ASSERT_TRUE(d) << d.error().String();
+    ASSERT_TRUE((*d)->Start());
+    std::thread loop([&] { (*d)->Run(); });
+    const Daemon& daemon = **d;
+    ASSERT_TRUE(WaitFor([&] { return daemon.runtime().Active() != nullptr; })) << daemon.last_error();
+    // Traffic whose inputs version 1 answers and version 2 overflows on.
+    std::atomic<bool> stop{false};
+    std::atomic<int> v1_failures{0};
+    std::thread client([&] {
+      const torch::Tensor x = torch::full({1, 1, 4, 4}, 1e10f);
+      while (!stop) {
+        auto m = daemon.runtime().Active();
+        if (!Runtime::InferOn(*m, x) && m->version == 1) ++v1_failures;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+    ASSERT_EQ(Publish(Tiny(1e30f)), 2u);
+    // Swapped in (it passes the warm-up), then rolled back once 20 requests show the errors.
+    EXPECT_TRUE(WaitFor([&] { return daemon.runtime().swaps() >= 3; })) << daemon.last_error();
+    EXPECT_EQ(daemon.runtime().Active()->version, 1u);
+    EXPECT_NE(daemon.last_error().find("version 2 rolled back during probation: error rate"),
+              std::string::npos)
+        << daemon.last_error();
+    // Rejected for good: later polls do not swap it in again, and the cloud hears why.
+    EXPECT_TRUE(WaitFor([&] {
+      auto r = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
+      if (!r || r->status != 200) return false;
+      const auto j = Json(*r);
+      return j["health"] == "degraded" && j["version"] == 1 &&
+             j["message"].get<std::string>().find("version 2") != std::string::npos;
+    }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two more polls at least
+    EXPECT_EQ(daemon.runtime().swaps(), 3u);
+    stop = true;
+    client.join();
+    EXPECT_EQ(v1_failures.load(), 0);
+    (*d)->Stop();
+    loop.join();
+  }
+  // A restart serves version 1, not the newer but rejected version 2.
+  auto again = Daemon::Create(c);
+  ASSERT_TRUE(again) << again.error().String();
+  ASSERT_TRUE((*again)->Start());
+  ASSERT_TRUE((*again)->runtime().Active());
+  EXPECT_EQ((*again)->runtime().Active()->version, 1u);
+}
+
+TEST_F(DaemonTest, TheOperatorsRollbackGoesBackAndKeepsTheVersionOut) {
+  ASSERT_EQ(Publish(Tiny(1e-3f)), 1u);
+  auto d = Daemon::Create(Config());
+  ASSERT_TRUE(d) << d.error().String();
+  ASSERT_TRUE((*d)->Start());
+  std::thread loop([&] { (*d)->Run(); });
+  const Daemon& daemon = **d;
+  ASSERT_TRUE(WaitFor([&] { return daemon.runtime().Active() != nullptr; })) << daemon.last_error();
+  (*d)->RequestRollback();  // nothing to go back to yet
+  EXPECT_TRUE(WaitFor([&] { return daemon.last_error().find("rollback refused") != std::string::npos; }))
+      << daemon.last_error();
+  EXPECT_EQ(daemon.runtime().Active()->version, 1u);
+  ASSERT_EQ(Publish(Tiny(2e-3f)), 2u);
+  ASSERT_TRUE(WaitFor([&] { return daemon.runtime().Active()->version == 2; })) << daemon.last_error();
+  (*d)->RequestRollback();
+  EXPECT_TRUE(WaitFor([&] {
+    return daemon.last_error().find("version 2 rolled back by the operator") != std::string::npos;
+  })) << daemon.last_error();
+  EXPECT_EQ(daemon.runtime().Active()->version, 1u);
+  const uint64_t swaps = daemon.runtime().swaps();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // polls still offer version 2
+  EXPECT_EQ(daemon.runtime().swaps(), swaps);
+  EXPECT_EQ(daemon.runtime().Active()->version, 1u);
   (*d)->Stop();
   loop.join();
 }

@@ -60,12 +60,13 @@ class CloudServerTest : public ::testing::Test {
 
   // Publishes `file` over HTTPS as the next version of "resnet" and puts it on "stable" at
   // `percent`; returns the version (0 after a failed expectation).
-  uint64_t PublishToStable(const std::string& file, double percent = 100) {
+  uint64_t PublishToStable(const std::string& file, double percent = 100,
+                           uint64_t block_size = 64 * 1024) {
     auto admin = Admin();
     auto key = crypto::SigningKey::Load(state_.SigningKey());
     EXPECT_TRUE(key);
     if (!admin || !key) return 0;
-    auto pub = PublishRemote(*admin, token_, file, "resnet", 64 * 1024, *key);
+    auto pub = PublishRemote(*admin, token_, file, "resnet", block_size, *key);
     EXPECT_TRUE(pub) << pub.error().String();
     if (!pub) return 0;
     nlohmann::json body = {{"model", "resnet"}, {"channel", "stable"}, {"version", pub->version},

@@ -3,15 +3,20 @@
 // blocks, each verified) -> Load (assemble, verify the file, load, warm-up checks) -> Swap ->
 // Probation -> Report -> Idle; any failure keeps the serving model, is logged and shown in
 // /v1/status, and the next poll backs off exponentially (with jitter) up to max_backoff_s.
+// A version that fails to load or check, or regresses during probation (and is rolled back),
+// is rejected in the journal: never fetched or served again, the device waits for a newer one.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "hadmc/edge/edged_config.h"
+#include "hadmc/hal/device_class.h"
 #include "hadmc/edge/local_api.h"
 #include "hadmc/edge/runtime.h"
 #include "hadmc/edge/state_machine.h"
@@ -32,6 +37,10 @@ class Daemon {
   Status Start();
   void Run();
   void Stop();  // thread-safe, from a signal watcher or a test
+  // The operator's rollback (POST /v1/rollback on the local API): thread-safe, acted on by the
+  // loop at once — also in the middle of a probation window. The version rolled back from is
+  // rejected (the channel still offers it; the device will not take it again).
+  void RequestRollback();
   // SIGHUP: applies a re-read config. Poll timing (interval, jitter, backoff) and the runtime's
   // latency bound take effect at once; a change of server, identity, model, keys, state
   // directory or API listener needs a restart and is refused, naming the field (the running
@@ -52,19 +61,29 @@ class Daemon {
   // One poll through the state machine; false when it failed.
   bool PollOnce();
   void Notify(const std::string& what) const;  // sd_notify when run under systemd
-  // POSTs /v1/devices/{id}/heartbeat: version, state, health, p50/p99, errors, last error.
+  // POSTs /v1/devices/{id}/heartbeat: version, state, health, p50/p99, errors, last error,
+  // uptime, inference count, free disk (state directory) and memory, device class.
   void Heartbeat();
+  void SetLastError(const std::string& message);
+  // The operator's rollback from idle: back to the previous model, the current one rejected.
+  void RollbackOnCommand();
+  // The probation window after swapping `before` for `after`: the regression that fails it, or
+  // nullopt when it passed (or probation is off, or the daemon is stopping).
+  std::optional<std::string> WatchProbation(const LoadedModel& before, const LoadedModel& after);
 
   EdgedConfig config_;  // timing fields under mu_ (Reload)
   Runtime runtime_;
   std::unique_ptr<Syncer> syncer_;
   std::unique_ptr<net::HttpsClient> report_client_;
   std::string device_id_;  // the CN of this device's client certificate
+  const std::string device_class_ = hal::DetectDeviceClass();
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::shared_ptr<LocalApi> api_;
   std::unique_ptr<net::HttpsServer> server_;
   uint16_t api_port_ = 0;
   std::atomic<State> state_{State::kIdle};
   std::atomic<bool> stop_{false};
+  std::atomic<bool> rollback_requested_{false};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::string last_error_;  // under mu_

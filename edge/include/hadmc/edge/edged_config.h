@@ -31,7 +31,13 @@ struct EdgedConfig {
   int retain_versions = 2;
   // runtime
   double max_latency_ratio = 3.0;
-  int probation_s = 60;
+  int probation_s = 60;  // after a swap; 0: none
+  // Probation fails (and rolls back) when, after at least probation_min_requests requests, the
+  // error rate rose by more than probation_max_error_rate (absolute) or p99 latency grew more
+  // than probation_max_p99_ratio times (0: latency not judged).
+  int probation_min_requests = 20;
+  double probation_max_error_rate = 0.05;
+  double probation_max_p99_ratio = 3.0;
   int threads = 0;  // 0: one per CPU
   // local API
   std::string api_address = "127.0.0.1";

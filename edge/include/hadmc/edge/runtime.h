@@ -2,9 +2,10 @@
 //
 // A candidate version is loaded from its .hmc bytes, bound by the executor (int8 nodes on real
 // kernels), warmed up and checked — outputs finite, output shape as declared, warm latency
-// within `max_latency_ratio` of the serving model's — and only then swapped in. The live model
-// sits behind a shared_ptr that is swapped atomically: a request takes a snapshot and finishes
-// on the model it started with; the old model is freed when its last request ends. A candidate
+// within `max_latency_ratio` of the serving model's, both timed now taking turns — and only
+// then swapped in. The live model sits behind a shared_ptr that is swapped atomically: a
+// request takes a snapshot and finishes on the model it started with; the old model is freed
+// when its last request ends. A candidate
 // that fails to load or fails a check is never served; the current model keeps serving and the
 // error says why. The previous model is kept for Rollback.
 #pragma once
@@ -21,13 +22,14 @@
 
 #include "hadmc/common/error.h"
 #include "hadmc/edge/preprocessing.h"
+#include "hadmc/edge/probation.h"
 #include "hadmc/exec/executor.h"
 
 namespace hadmc::edge {
 
 struct RuntimeOptions {
   int warmup_runs = 5;             // timed; the median is the model's warm latency
-  double max_latency_ratio = 3.0;  // candidate warm latency <= ratio x serving one (0: no check)
+  double max_latency_ratio = 3.0;  // candidate fastest run <= ratio x serving one's (0: no check)
 };
 
 struct LoadedModel {
@@ -38,6 +40,8 @@ struct LoadedModel {
   double warm_latency_ms = 0;
   // From the model metadata; std::nullopt when it records none (the API then refuses images).
   std::optional<Preprocessing> preprocessing;
+  // Every Infer on this model: requests, errors, recent latencies (the probation window).
+  std::shared_ptr<LiveStats> live = std::make_shared<LiveStats>();
 };
 
 class Runtime {
@@ -52,8 +56,15 @@ class Runtime {
 
   // The serving model (nullptr before the first Activate). Hold it for the whole request.
   std::shared_ptr<const LoadedModel> Active() const { return std::atomic_load(&active_); }
-  // Runs `input` on a snapshot of the serving model.
+  // Runs `input` on a snapshot of the serving model and records the outcome in its LiveStats.
+  // Non-finite outputs are an error (the model is broken for this input), not a result.
   Result<at::Tensor> Infer(const at::Tensor& input) const;
+  // The same on a snapshot the caller holds (the API checks the input against it first).
+  static Result<at::Tensor> InferOn(const LoadedModel& m, const at::Tensor& input);
+
+  // True for Activate's "too slow" refusal: it depends on the load at that moment, so the
+  // version may be tried again; every other refusal is a property of the version itself.
+  static bool IsLatencyRefusal(const Error& e);
 
   uint64_t swaps() const { return swaps_; }
   void SetMaxLatencyRatio(double ratio) { max_latency_ratio_ = ratio; }

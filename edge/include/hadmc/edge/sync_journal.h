@@ -33,6 +33,11 @@ class SyncJournal {
   Result<std::optional<JournalVersion>> Get(uint64_t version);
   // Every recorded version, newest first.
   Result<std::vector<JournalVersion>> List();
+  // A version the runtime refused (load or checks failed) or rolled back after probation. It
+  // stays rejected, also across restarts and after its blocks are collected: the device waits
+  // for a newer version instead of fetching and trying the same one again.
+  Status MarkRejected(uint64_t version, const std::string& reason);
+  Result<std::optional<std::string>> Rejected(uint64_t version);  // the reason, if rejected
 
  private:
   explicit SyncJournal(std::unique_ptr<db::Database> db) : db_(std::move(db)) {}

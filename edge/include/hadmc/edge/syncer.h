@@ -40,6 +40,10 @@ struct SyncResult {
   int blocks_fetched = 0;      // transferred in this sync
   int blocks_present = 0;      // already in the local store
   uint64_t bytes_fetched = 0;  // block bytes received (a resumed block counts its tail only)
+  // The assigned version was rejected here before (Reject): nothing was fetched; `version` and
+  // `manifest` name it and `rejected_reason` says why.
+  bool rejected = false;
+  std::string rejected_reason;
 };
 
 class Syncer {
@@ -53,7 +57,12 @@ class Syncer {
   // a block): the server's Retry-After in seconds, the earliest sensible next attempt; else 0.
   int retry_after_s() const { return retry_after_s_; }
 
-  // The newest complete version in the journal, verified again against the pinned keys.
+  // Marks `version` rejected (the runtime refused it or rolled it back): it is not fetched,
+  // offered by LatestComplete or kept by retention again, and its blocks are collected.
+  Status Reject(uint64_t version, const std::string& reason);
+
+  // The newest complete, not rejected version in the journal, verified again against the
+  // pinned keys.
   Result<std::optional<store::Manifest>> LatestComplete();
   // A complete version's manifest, verified again.
   Result<store::Manifest> CompleteVersion(uint64_t version);
