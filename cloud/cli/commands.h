@@ -26,6 +26,7 @@ void RegisterImport(CLI::App& app, const GlobalOptions& g);
 void RegisterTrain(CLI::App& app, const GlobalOptions& g);
 void RegisterEval(CLI::App& app, const GlobalOptions& g);
 void RegisterCompress(CLI::App& app, const GlobalOptions& g);
+void RegisterFinetune(CLI::App& app, const GlobalOptions& g);
 void RegisterExperiment(CLI::App& app, const GlobalOptions& g);  // experiment ablation
 void RegisterKeys(CLI::App& app, const GlobalOptions& g);
 void RegisterCa(CLI::App& app, const GlobalOptions& g);

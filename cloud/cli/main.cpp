@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   const RegisterFn commands[] = {
       RegisterSysinfo, RegisterInfo, RegisterRun,     RegisterImport,  RegisterTrain,
       RegisterEval,    RegisterCompress, RegisterKeys, RegisterCa,      RegisterToken,
-      RegisterPublish, RegisterServe, RegisterExperiment,
+      RegisterPublish, RegisterServe, RegisterExperiment, RegisterFinetune,
   };
   for (RegisterFn reg : commands) reg(app, global);
 
