@@ -15,6 +15,8 @@ PACKAGES=(
   zlib1g-dev libyaml-dev
   # fleet benchmarks only (bench/fleet/fleet_bench.sh): load generator and delta-sync baselines
   wrk rsync casync
+  # the demo (scripts/demo.sh) talks to the REST APIs
+  curl jq
   # packaging checks (tests/packaging): systemd-analyze; /bin/kill for the units' ExecReload
   systemd procps
   # toolchain
