@@ -28,6 +28,31 @@ LocalApi::LocalApi(const Runtime& runtime, uint64_t max_body_bytes) : runtime_(r
   });
   router_.Add("GET", "/metrics", 0,
               [this](const net::HttpRequest&, const net::PathParams&) { return Metrics(); });
+  router_.Add("POST", "/v1/rollback", 0, [this](const net::HttpRequest&, const net::PathParams&) {
+    std::function<void()> handler;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      handler = rollback_;
+    }
+    if (!handler) return net::HttpResponse::Error(501, "no daemon behind this API to roll back");
+    handler();
+    net::HttpResponse r;
+    r.status = 202;
+    r.body = json{{"status", "rollback requested"},
+                  {"note", "GET /v1/status shows the version served once it is done"}}
+                 .dump();
+    return r;
+  });
+}
+
+void LocalApi::SetLastError(const std::string& message) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_error_ = message;
+}
+
+void LocalApi::SetRollbackHandler(std::function<void()> handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  rollback_ = std::move(handler);
 }
 
 void LocalApi::SetDaemonStatus(const std::string& state, const std::string& last_sync) {
@@ -189,7 +214,9 @@ net::HttpResponse LocalApi::Status() const {
                 {"requests", requests_.load()},
                 {"errors", errors_.load()},
                 {"swaps", runtime_.swaps()},
-                {"warm_latency_ms", m ? m->warm_latency_ms : 0.0}}
+                {"warm_latency_ms", m ? m->warm_latency_ms : 0.0},
+                {"input_shape", m ? m->input_shape : std::vector<int64_t>{}},
+                {"last_error", last_error_}}
                .dump();
   return r;
 }

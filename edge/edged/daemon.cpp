@@ -68,6 +68,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const EdgedConfig& config) {
   const fs::path api_dir = fs::path(config.state_dir) / "api";
   HADMC_TRY(EnsureApiCertificate(api_dir));
   d->api_ = std::make_shared<LocalApi>(d->runtime_);
+  d->api_->SetRollbackHandler([raw = d.get()] { raw->RequestRollback(); });
   auto server = net::HttpsServer::Create(2);
   if (!server) return MakeError(server.error());
   d->server_ = std::move(*server);
@@ -135,8 +136,11 @@ Status Daemon::Start() {
 }
 
 void Daemon::SetLastError(const std::string& message) {
-  std::lock_guard<std::mutex> lock(mu_);
-  last_error_ = message;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_error_ = message;
+  }
+  api_->SetLastError(message);
 }
 
 std::optional<std::string> Daemon::WatchProbation(const LoadedModel& before,

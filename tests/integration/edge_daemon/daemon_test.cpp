@@ -201,11 +201,23 @@ TEST_F(DaemonTest, TheOperatorsRollbackGoesBackAndKeepsTheVersionOut) {
   EXPECT_EQ(daemon.runtime().Active()->version, 1u);
   ASSERT_EQ(Publish(Tiny(2e-3f)), 2u);
   ASSERT_TRUE(WaitFor([&] { return daemon.runtime().Active()->version == 2; })) << daemon.last_error();
-  (*d)->RequestRollback();
+  // Through the local API, as an operator on the box would.
+  auto api = net::HttpsClient::Create("https://127.0.0.1:" + std::to_string(daemon.api_port()),
+                                      {dir_ / "edge/api/ca.crt", "", "", std::chrono::seconds(5)});
+  ASSERT_TRUE(api) << api.error().String();
+  auto r = (*api)->Request("POST", "/v1/rollback", "", {});
+  ASSERT_TRUE(r) << r.error().String();
+  EXPECT_EQ(r->status, 202) << r->body;
   EXPECT_TRUE(WaitFor([&] {
     return daemon.last_error().find("version 2 rolled back by the operator") != std::string::npos;
   })) << daemon.last_error();
   EXPECT_EQ(daemon.runtime().Active()->version, 1u);
+  auto status = (*api)->Request("GET", "/v1/status", "", {});
+  ASSERT_TRUE(status && status->status == 200);
+  const auto sj = Json(*status);
+  EXPECT_EQ(sj["version"], 1);
+  EXPECT_NE(sj["last_error"].get<std::string>().find("rolled back by the operator"), std::string::npos)
+      << status->body;
   const uint64_t swaps = daemon.runtime().swaps();
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // polls still offer version 2
   EXPECT_EQ(daemon.runtime().swaps(), swaps);

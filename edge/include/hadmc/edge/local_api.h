@@ -3,15 +3,18 @@
 //                    "output", "argmax", "latency_ms"}; or a PNG/JPEG body (Content-Type
 //                    image/png or image/jpeg), preprocessed as the model was trained
 //                    (image_input.h): batch 1, same response
-//   GET  /v1/status  active version, daemon state, last sync, request/error/swap counts
+//   GET  /v1/status  active version, daemon state, last sync, last error, input shape,
+//                    request/error/swap counts
 //   GET  /healthz    200 with a model loaded, 503 before the first one
 //   GET  /metrics    Prometheus text: requests, errors, latency histogram, sync bytes, swaps
+//   POST /v1/rollback  the operator's rollback to the previous version (202; the daemon acts)
 // Requests run on a snapshot of the runtime's model, so a swap never fails one.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -33,6 +36,12 @@ class LocalApi : public net::RequestHandler {
   // What the daemon tells the API about itself (thread-safe).
   void SetDaemonStatus(const std::string& state, const std::string& last_sync);
   void AddSyncBytes(uint64_t n) { sync_bytes_ += n; }
+  // The daemon's last failure ("" after a success), shown by /v1/status.
+  void SetLastError(const std::string& message);
+  // What POST /v1/rollback calls (the daemon's RequestRollback); 501 without one. The route has
+  // no token: the API listens on loopback by default, and whoever can reach it can also stop
+  // the service.
+  void SetRollbackHandler(std::function<void()> handler);
 
   uint64_t BodyLimit(const net::HttpRequest& head) const override;
   net::HttpResponse Handle(const net::HttpRequest& req) override;
@@ -54,7 +63,8 @@ class LocalApi : public net::RequestHandler {
   std::array<std::atomic<uint64_t>, kBucketsMs.size() + 1> buckets_{};
   std::atomic<uint64_t> latency_sum_us_{0};
   mutable std::mutex mu_;
-  std::string state_ = "starting", last_sync_;
+  std::string state_ = "starting", last_sync_, last_error_;
+  std::function<void()> rollback_;  // under mu_
   std::vector<double> recent_ms_;  // ring of the last kWindow latencies, under mu_
   size_t recent_next_ = 0;
 };
