@@ -9,6 +9,20 @@
 #include "hadmc/registry/registry.h"
 #include "hadmc/server/state_dir.h"
 
+namespace {
+hadmc::registry::Heartbeat Heartbeat(const std::string& id, uint64_t version, const char* health) {
+  hadmc::registry::Heartbeat h;
+  h.device_id = id;
+  h.model = "resnet18";
+  h.version = version;
+  h.state = "serving";
+  h.health = health;
+  h.p50_ms = 2.0;
+  h.p99_ms = 5.0;
+  return h;
+}
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"seed a registry with devices"};
   std::string state_dir = "hadmc-state";
@@ -29,8 +43,8 @@ int main(int argc, char** argv) {
     char id[32];
     std::snprintf(id, sizeof id, "edge-%05d", i);
     if (!(*reg)->RegisterDevice(id, classes[i % 4]) ||
-        !(*reg)->RecordHeartbeat({id, "resnet18", static_cast<uint64_t>(1 + i % 3), "serving",
-                                  i % 50 ? "ok" : "degraded", 2.0, 5.0, 0, ""})) {
+        !(*reg)->RecordHeartbeat(
+            Heartbeat(id, static_cast<uint64_t>(1 + i % 3), i % 50 ? "ok" : "degraded"))) {
       std::cerr << "seeding failed at " << id << "\n";
       return 1;
     }

@@ -91,6 +91,15 @@ CREATE TABLE admin_tokens (
   created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
 );
 )sql"},
+      // Heartbeat fields added with the edge daemon (issue 5): what the device reported about
+      // itself. -1: not reported.
+      {2, R"sql(
+ALTER TABLE devices ADD COLUMN uptime_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN inferences INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN free_disk_bytes INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE devices ADD COLUMN free_memory_bytes INTEGER NOT NULL DEFAULT -1;
+ALTER TABLE devices ADD COLUMN reported_class TEXT NOT NULL DEFAULT '';
+)sql"},
   };
   return migrations;
 }

@@ -7,7 +7,8 @@ namespace {
 constexpr char kNow[] = "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
 constexpr char kDeviceColumns[] =
     "SELECT id, device_class, first_seen, last_seen, model, version, state, health, p50_ms, "
-    "p99_ms, errors, message FROM devices ";
+    "p99_ms, errors, message, uptime_s, inferences, free_disk_bytes, free_memory_bytes, "
+    "reported_class FROM devices ";
 
 DeviceRecord DeviceFromRow(const db::Statement& s) {
   DeviceRecord d;
@@ -24,6 +25,11 @@ DeviceRecord DeviceFromRow(const db::Statement& s) {
   d.last.p99_ms = s.Real(9);
   d.last.errors = s.Int(10);
   d.last.message = s.Text(11);
+  d.last.uptime_s = s.Int(12);
+  d.last.inferences = s.Int(13);
+  d.last.free_disk_bytes = s.Int(14);
+  d.last.free_memory_bytes = s.Int(15);
+  d.last.device_class = s.Text(16);
   return d;
 }
 
@@ -56,11 +62,13 @@ Status SqliteRegistry::RecordHeartbeat(const Heartbeat& h) {
   if (!tx) return MakeError(tx.error());
   auto dev = db_->Prepare(
       std::string("INSERT INTO devices(id, last_seen, model, version, state, health, p50_ms, "
-                  "p99_ms, errors, message) VALUES (?1, ") +
+                  "p99_ms, errors, message, uptime_s, inferences, free_disk_bytes, "
+                  "free_memory_bytes, reported_class) VALUES (?1, ") +
       kNow +
-      ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT(id) DO UPDATE SET "
+      ", ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(id) DO UPDATE SET "
       "last_seen = excluded.last_seen, model = ?2, version = ?3, state = ?4, health = ?5, "
-      "p50_ms = ?6, p99_ms = ?7, errors = ?8, message = ?9");
+      "p50_ms = ?6, p99_ms = ?7, errors = ?8, message = ?9, uptime_s = ?10, inferences = ?11, "
+      "free_disk_bytes = ?12, free_memory_bytes = ?13, reported_class = ?14");
   if (!dev) return MakeError(dev.error());
   dev->Bind(1, h.device_id)
       .Bind(2, h.model)
@@ -70,7 +78,12 @@ Status SqliteRegistry::RecordHeartbeat(const Heartbeat& h) {
       .Bind(6, h.p50_ms)
       .Bind(7, h.p99_ms)
       .Bind(8, h.errors)
-      .Bind(9, h.message);
+      .Bind(9, h.message)
+      .Bind(10, h.uptime_s)
+      .Bind(11, h.inferences)
+      .Bind(12, h.free_disk_bytes)
+      .Bind(13, h.free_memory_bytes)
+      .Bind(14, h.device_class);
   HADMC_TRY(dev->Run());
   auto log = db_->Prepare(std::string("INSERT INTO heartbeats(device_id, at, model, version, "
                                       "state, health, p50_ms, p99_ms, errors) VALUES (?, ") +

@@ -29,7 +29,12 @@ json DeviceJson(const registry::DeviceRecord& d) {
           {"p50_ms", d.last.p50_ms},
           {"p99_ms", d.last.p99_ms},
           {"errors", d.last.errors},
-          {"message", d.last.message}};
+          {"message", d.last.message},
+          {"uptime_s", d.last.uptime_s},
+          {"inferences", d.last.inferences},
+          {"free_disk_bytes", d.last.free_disk_bytes},
+          {"free_memory_bytes", d.last.free_memory_bytes},
+          {"reported_class", d.last.device_class}};
 }
 
 json RolloutJson(const registry::RolloutRecord& r) {

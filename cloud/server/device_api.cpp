@@ -151,9 +151,15 @@ HttpResponse PostHeartbeat(CloudContext& ctx, const HttpRequest& req, const Path
   if (!Optional(*j, "state", h.state, &bad) || !Optional(*j, "health", h.health, &bad) ||
       !Optional(*j, "model", h.model, &bad) || !Optional(*j, "version", h.version, &bad) ||
       !Optional(*j, "p50_ms", h.p50_ms, &bad) || !Optional(*j, "p99_ms", h.p99_ms, &bad) ||
-      !Optional(*j, "errors", h.errors, &bad) || !Optional(*j, "message", h.message, &bad))
+      !Optional(*j, "errors", h.errors, &bad) || !Optional(*j, "message", h.message, &bad) ||
+      !Optional(*j, "uptime_s", h.uptime_s, &bad) ||
+      !Optional(*j, "inferences", h.inferences, &bad) ||
+      !Optional(*j, "free_disk_bytes", h.free_disk_bytes, &bad) ||
+      !Optional(*j, "free_memory_bytes", h.free_memory_bytes, &bad) ||
+      !Optional(*j, "device_class", h.device_class, &bad))
     return HttpResponse::Error(400, "heartbeat field '" + bad + "' has the wrong type");
   if (h.message.size() > 1024) h.message.resize(1024);
+  if (h.device_class.size() > 64) return HttpResponse::Error(400, "'device_class' is too long");
   if (auto s = ctx.registry->RecordHeartbeat(h); !s) return ErrorResponse(s.error());
   return JsonResponse(200, {{"status", "ok"}});
 }

@@ -83,8 +83,12 @@ Result<std::shared_ptr<const LoadedModel>> Runtime::LoadAndCheck(uint64_t versio
   // Warm-up on a fixed input: finite outputs of the declared shape, and the warm latency.
   auto warm = WarmLatency(*ex, in, options_.warmup_runs, &out, what);
   if (!warm) return MakeError(warm.error());
-  auto loaded = std::make_shared<LoadedModel>(LoadedModel{version, std::move(*ex), in, out, *warm});
-  loaded->preprocessing = std::move(*pre);
+  auto loaded = std::make_shared<LoadedModel>(LoadedModel{.version = version,
+                                                          .executor = std::move(*ex),
+                                                          .input_shape = in,
+                                                          .output_shape = out,
+                                                          .warm_latency_ms = *warm,
+                                                          .preprocessing = std::move(*pre)});
   return std::shared_ptr<const LoadedModel>(std::move(loaded));
 }
 

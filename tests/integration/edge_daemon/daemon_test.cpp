@@ -97,6 +97,14 @@ TEST_F(DaemonTest, SyncsSwapsAndServesTheStoredVersionAfterARestart) {
       auto r = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
       return r && r->status == 200 && Json(*r)["version"] == 2 && Json(*r)["health"] == "ok";
     })) << daemon.heartbeats_sent();
+    // ... with what it says about itself.
+    auto dev = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
+    ASSERT_TRUE(dev && dev->status == 200);
+    const auto dj = Json(*dev);
+    EXPECT_GT(dj["free_disk_bytes"].get<int64_t>(), 0) << dev->body;
+    EXPECT_GT(dj["free_memory_bytes"].get<int64_t>(), 0) << dev->body;
+    EXPECT_GE(dj["uptime_s"].get<int64_t>(), 0) << dev->body;
+    EXPECT_EQ(dj["reported_class"], hal::DetectDeviceClass()) << dev->body;
     (*d)->Stop();
     loop.join();
     EXPECT_EQ(daemon.state(), State::kStopped);

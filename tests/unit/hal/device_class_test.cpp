@@ -21,9 +21,12 @@ TEST(DeviceClassTest, AcceleratorsAreSeenByTheirDeviceNodes) {
   std::ofstream(root / "dev" / "cambricon_ctl").put('x');
   EXPECT_EQ(DetectDeviceClass(root.string()), "mlu370");
   std::ofstream(root / "dev" / "davinci_manager").put('x');
-  EXPECT_EQ(DetectDeviceClass(root.string()), "ascend310");
+  EXPECT_EQ(DetectDeviceClass(root.string()), "ascend_310");
   std::ofstream(root / "etc" / "nv_tegra_release") << "# R35 (release)\n";
   EXPECT_EQ(DetectDeviceClass(root.string()), "jetson");
+  fs::create_directories(root / "proc" / "device-tree");
+  std::ofstream(root / "proc" / "device-tree" / "model") << "NVIDIA Jetson AGX Orin Developer Kit" << '\0';
+  EXPECT_EQ(DetectDeviceClass(root.string()), "jetson_orin");
   fs::remove_all(root);
 }
 

@@ -7,6 +7,7 @@
 #include "../store/store_test_util.h"
 #include "hadmc/db/sqlite.h"
 #include "hadmc/registry/rollout_policy.h"
+#include "../../../cloud/registry/schema.h"  // the migrations, for the upgrade test
 
 namespace hadmc::registry {
 namespace {
@@ -56,7 +57,24 @@ TEST_F(RegistryTest, MigrationsAreRecordedAndIdempotent) {
   auto again = OpenSqliteRegistry(dir_ / "registry.db");
   ASSERT_TRUE(again) << again.error().String();
   auto db = db::Database::Open(dir_ / "registry.db");
-  EXPECT_EQ(*(*db)->SchemaVersion(), 1);
+  EXPECT_EQ(*(*db)->SchemaVersion(), static_cast<int64_t>(SchemaMigrations().size()));
+}
+
+TEST_F(RegistryTest, ADatabaseOfTheFirstSchemaIsUpgradedInPlace) {
+  const std::string path = dir_ / "old.db";
+  {
+    auto db = db::Database::Open(path);
+    ASSERT_TRUE(db) << db.error().String();
+    ASSERT_TRUE((*db)->Migrate({SchemaMigrations()[0]}));
+    ASSERT_TRUE((*db)->Exec("INSERT INTO devices(id, device_class, version) VALUES ('old-1', 'x86_cpu', 3)"));
+  }
+  auto reg = OpenSqliteRegistry(path);
+  ASSERT_TRUE(reg) << reg.error().String();
+  auto d = (*reg)->GetDevice("old-1");
+  ASSERT_TRUE(d) << d.error().String();
+  EXPECT_EQ(d->last.version, 3u);
+  EXPECT_EQ(d->last.free_disk_bytes, -1);  // not reported yet
+  EXPECT_EQ(d->last.device_class, "");
 }
 
 TEST_F(RegistryTest, RolloutsNeedAPublishedVersion) {
@@ -77,11 +95,27 @@ TEST_F(RegistryTest, RolloutsNeedAPublishedVersion) {
   EXPECT_EQ((*list)[0].id, r2->id);  // newest first
 }
 
+registry::Heartbeat Hb(const std::string& id, const std::string& model, uint64_t version,
+                       const std::string& state, const std::string& health, double p50,
+                       double p99, int64_t errors, const std::string& message) {
+  registry::Heartbeat h;
+  h.device_id = id;
+  h.model = model;
+  h.version = version;
+  h.state = state;
+  h.health = health;
+  h.p50_ms = p50;
+  h.p99_ms = p99;
+  h.errors = errors;
+  h.message = message;
+  return h;
+}
+
 TEST_F(RegistryTest, HeartbeatsUpdateDevicesAndFleet) {
   ASSERT_TRUE(reg_->RegisterDevice("edge-1", "jetson_orin"));
   ASSERT_TRUE(reg_->RegisterDevice("edge-2", "x86_cpu"));
-  ASSERT_TRUE(reg_->RecordHeartbeat({"edge-1", "resnet8", 2, "serving", "ok", 1.5, 3.0, 0, ""}));
-  ASSERT_TRUE(reg_->RecordHeartbeat({"edge-3", "resnet8", 1, "serving", "degraded", 2, 9, 4, "x"}));
+  ASSERT_TRUE(reg_->RecordHeartbeat(Hb("edge-1", "resnet8", 2, "serving", "ok", 1.5, 3.0, 0, "")));
+  ASSERT_TRUE(reg_->RecordHeartbeat(Hb("edge-3", "resnet8", 1, "serving", "degraded", 2, 9, 4, "x")));
   auto d = reg_->GetDevice("edge-1");
   ASSERT_TRUE(d);
   EXPECT_EQ(d->device_class, "jetson_orin");
@@ -97,6 +131,22 @@ TEST_F(RegistryTest, HeartbeatsUpdateDevicesAndFleet) {
   auto list = reg_->ListDevices(2, 1);
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].id, "edge-2");
+  // What an edge daemon reports about itself round-trips; unreported fields say so (-1).
+  EXPECT_EQ(d->last.free_disk_bytes, -1);
+  registry::Heartbeat h = Hb("edge-2", "resnet8", 2, "idle", "ok", 1, 2, 0, "");
+  h.uptime_s = 3600;
+  h.inferences = 12345;
+  h.free_disk_bytes = 5'000'000'000;
+  h.free_memory_bytes = 1'000'000'000;
+  h.device_class = "x86_cpu";
+  ASSERT_TRUE(reg_->RecordHeartbeat(h));
+  auto e2 = reg_->GetDevice("edge-2");
+  ASSERT_TRUE(e2);
+  EXPECT_EQ(e2->last.uptime_s, 3600);
+  EXPECT_EQ(e2->last.inferences, 12345);
+  EXPECT_EQ(e2->last.free_disk_bytes, 5'000'000'000);
+  EXPECT_EQ(e2->last.free_memory_bytes, 1'000'000'000);
+  EXPECT_EQ(e2->last.device_class, "x86_cpu");
 }
 
 TEST_F(RegistryTest, LatencyReportsAggregatePerDeviceClass) {
@@ -124,7 +174,7 @@ TEST_F(RegistryTest, ConcurrentHeartbeats) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i)
         EXPECT_TRUE(reg_->RecordHeartbeat(
-            {"edge-" + std::to_string(t), "m", 1, "serving", "ok", 1, 2, 0, ""}));
+            Hb("edge-" + std::to_string(t), "m", 1, "serving", "ok", 1, 2, 0, "")));
     });
   for (auto& th : threads) th.join();
   EXPECT_EQ(reg_->Fleet()->devices, 4);

@@ -55,6 +55,12 @@ struct Heartbeat {
   double p99_ms = 0;
   int64_t errors = 0;
   std::string message;
+  // What the device says about itself (edge daemon heartbeats; -1: not reported).
+  int64_t uptime_s = 0;
+  int64_t inferences = 0;
+  int64_t free_disk_bytes = -1;
+  int64_t free_memory_bytes = -1;
+  std::string device_class;  // as detected on the device (hal::DetectDeviceClass)
 };
 
 struct DeviceRecord {
