@@ -1,9 +1,13 @@
 #include "hadmc/edge/daemon.h"
 
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -11,6 +15,7 @@
 #include "hadmc/common/log.h"
 #include "hadmc/crypto/certificates.h"
 #include "hadmc/hal/device_class.h"
+#include "hadmc/hal/threads.h"
 #include "hadmc/store/manifest.h"
 
 #include <nlohmann/json.hpp>
@@ -18,6 +23,8 @@
 namespace hadmc::edge {
 namespace fs = std::filesystem;
 namespace {
+
+constexpr int kBackgroundNice = 19;
 
 // The API's TLS certificate: issued by a local CA on first start and kept in <state>/api/, so
 // local clients can pin <state>/api/ca.crt.
@@ -272,6 +279,11 @@ void Daemon::Heartbeat() {
 }
 
 void Daemon::Run() {
+  // Sync, assembly, loading and warm-up are background work: on a 2-core box they compete
+  // with the inferences the API is serving. This thread (and the fetch threads it starts) runs
+  // at low priority, and its LibTorch ops on one thread, so the serving threads go first
+  // (docs/benchmarks.md: p99 during swaps).
+  hal::MakeThisThreadBackground(kBackgroundNice);
   std::mt19937_64 rng(std::random_device{}());
   int failures = 0;
   while (!stop_) {

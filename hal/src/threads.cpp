@@ -3,7 +3,13 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hadmc/common/log.h"
 
 namespace hadmc::hal {
 namespace {
@@ -38,6 +44,21 @@ ThreadSettings ConfigureThreads(int threads) {
   at::set_num_threads(threads);
   if (auto set = Lookup<SetThreadsFn>("openblas_set_num_threads")) set(1);
   return ThreadSettings{at::get_num_threads(), BlasThreads()};
+}
+
+bool MakeThisThreadBackground(int nice) {
+  bool ok = true;
+  // LibTorch sets each thread's OpenMP thread count once, lazily, on the thread's first parallel
+  // op (or get_num_threads); after that a per-thread omp_set_num_threads sticks. OpenMP's
+  // controls are per thread, so the serving threads keep their teams.
+  (void)at::get_num_threads();
+  if (auto set = Lookup<SetThreadsFn>("omp_set_num_threads")) set(1);
+  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0) {
+    Log().warn("cannot lower a background thread's priority to nice {}: {}", nice,
+               std::strerror(errno));
+    ok = false;
+  }
+  return ok;
 }
 
 }  // namespace hadmc::hal

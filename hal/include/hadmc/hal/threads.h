@@ -18,6 +18,12 @@ struct ThreadSettings {
 // and the BLAS's own pool to one thread. Safe to call more than once.
 ThreadSettings ConfigureThreads(int threads);
 
+// Makes the calling thread a background worker: LibTorch ops it runs use one thread (no
+// OpenMP team of its own), and it runs at `nice` (per thread on Linux; threads it starts
+// inherit it). For work that must not compete with serving threads, like the edge daemon's
+// sync and model warm-up. Returns false if a setting could not be applied (it is logged).
+bool MakeThisThreadBackground(int nice);
+
 // Threads of the loaded BLAS's own pool, or -1 if it has no such control (reference BLAS, none).
 int BlasThreads();
 
