@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "../../unit/edge/edge_test_models.h"
 #include "../server/cloud_server_fixture.h"
 #include "hadmc/edge/daemon.h"
 #include "hadmc/ir/builder.h"
@@ -14,20 +15,7 @@
 namespace hadmc::edge {
 namespace {
 
-std::string Resnet8(uint64_t seed) {
-  zoo::ArchOptions o;
-  o.image_size = 28;
-  o.in_channels = 1;
-  auto m = zoo::BuildModel("resnet8", o);
-  EXPECT_TRUE(m);
-  torch::manual_seed(seed);
-  torch::NoGradGuard no_grad;
-  for (auto& [name, t] : m->tensors)
-    if (t.is_floating_point() && t.dim() > 1) t.normal_(0, 0.1);
-  auto bytes = model::SerializeHmc(*m);
-  EXPECT_TRUE(bytes);
-  return *bytes;
-}
+std::string Resnet8(uint64_t seed) { return testing::ZooModelBytes("resnet8", seed); }
 
 // One linear layer on a 4x4 input, every weight `w`. With w = 1e30 it passes the warm-up
 // (constant 0.5 input: 16 x 0.5 x 1e30 = 8e30, finite) but overflows to inf on inputs of 1e10:
@@ -131,13 +119,7 @@ TEST_F(DaemonTest, ABadModelKeepsTheGoodOneServingAndSaysWhy) {
       << daemon.last_error();
   EXPECT_EQ(daemon.runtime().Active()->version, 1u);
   // The heartbeat says why: degraded, still on version 1, the error names version 2.
-  EXPECT_TRUE(WaitFor([&] {
-    auto r = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
-    if (!r || r->status != 200) return false;
-    const auto j = Json(*r);
-    return j["health"] == "degraded" && j["version"] == 1 &&
-           j["message"].get<std::string>().find("version 2") != std::string::npos;
-  }));
+  EXPECT_TRUE(WaitFor([&] { return DeviceReports("edge-1", "degraded", 1, "version 2"); }));
   (*d)->Stop();
   loop.join();
 }
@@ -172,13 +154,7 @@ TEST_F(DaemonTest, AVersionThatFailsItsProbationIsRolledBackAndNotTriedAgain) {
               std::string::npos)
         << daemon.last_error();
     // Rejected for good: later polls do not swap it in again, and the cloud hears why.
-    EXPECT_TRUE(WaitFor([&] {
-      auto r = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
-      if (!r || r->status != 200) return false;
-      const auto j = Json(*r);
-      return j["health"] == "degraded" && j["version"] == 1 &&
-             j["message"].get<std::string>().find("version 2") != std::string::npos;
-    }));
+    EXPECT_TRUE(WaitFor([&] { return DeviceReports("edge-1", "degraded", 1, "version 2"); }));
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two more polls at least
     EXPECT_EQ(daemon.runtime().swaps(), 3u);
     stop = true;

@@ -19,6 +19,7 @@
 #include <regex>
 #include <thread>
 
+#include "../../unit/edge/edge_test_models.h"
 #include "../server/cloud_server_fixture.h"
 #include "hadmc/crypto/sha256.h"
 #include "hadmc/edge/daemon.h"
@@ -33,18 +34,7 @@ namespace fs = std::filesystem;
 
 // A model of `arch` with weights drawn from `seed`: every version differs in every block.
 std::string Model(const std::string& arch, uint64_t seed) {
-  zoo::ArchOptions o;
-  o.image_size = 28;
-  o.in_channels = 1;
-  auto m = zoo::BuildModel(arch, o);
-  EXPECT_TRUE(m) << m.error().String();
-  torch::manual_seed(seed);
-  torch::NoGradGuard no_grad;
-  for (auto& [name, t] : m->tensors)
-    if (t.is_floating_point() && t.dim() > 1) t.normal_(0, 0.05);
-  auto bytes = model::SerializeHmc(*m);
-  EXPECT_TRUE(bytes) << bytes.error().String();
-  return *bytes;
+  return testing::ZooModelBytes(arch, seed, 0.05);
 }
 
 uint16_t FreePort() {
@@ -282,13 +272,7 @@ TEST_F(FaultTest, ADiskThatFillsUpDuringASyncLeavesTheOldModelServing) {
   EXPECT_TRUE(Runtime::InferOn(*daemon.runtime().Active(), torch::zeros({1, 1, 28, 28})));
   // Nothing unverified was left behind, and the device reports the problem.
   ExpectStoreVerified(state, 0);
-  EXPECT_TRUE(WaitFor([&] {
-    auto r = Admin()->Request("GET", "/v1/devices/edge-1", "", Auth());
-    if (!r || r->status != 200) return false;
-    const auto j = Json(*r);
-    return j["health"] == "degraded" && j["version"] == 1 &&
-           j["message"].get<std::string>().find("No space left") != std::string::npos;
-  }, 15));
+  EXPECT_TRUE(WaitFor([&] { return DeviceReports("edge-1", "degraded", 1, "No space left"); }, 15));
   (*d)->Stop();
   loop.join();
 }

@@ -100,6 +100,17 @@ class CloudServerTest : public ::testing::Test {
     return std::stod(r->body.substr(at + key.size() - 1));
   }
 
+  // Whether the cloud's record of `device` (its latest heartbeat) shows `health`, `version`
+  // and a message containing `message_part`.
+  bool DeviceReports(const std::string& device, const std::string& health, uint64_t version,
+                     const std::string& message_part) {
+    auto r = Admin()->Request("GET", "/v1/devices/" + device, "", Auth());
+    if (!r || r->status != 200) return false;
+    const auto j = Json(*r);
+    return j["health"] == health && j["version"] == version &&
+           j["message"].get<std::string>().find(message_part) != std::string::npos;
+  }
+
   static nlohmann::json Json(const net::HttpsResult& r) {
     return nlohmann::json::parse(r.body, nullptr, false);
   }

@@ -1,5 +1,6 @@
 // The edge runtime's hot swap: checks that keep a bad model out, and swaps under load with no
 // failed request.
+#include "edge_test_models.h"
 #include "hadmc/edge/runtime.h"
 
 #include <gtest/gtest.h>
@@ -14,21 +15,11 @@
 namespace hadmc::edge {
 namespace {
 
-// A resnet8 .hmc with weights from `seed`.
+// A resnet8 .hmc with weights from `seed` (a NaN classifier with `nan`).
 std::string ModelBytes(uint64_t seed, bool nan = false, const std::string& arch = "resnet8") {
-  zoo::ArchOptions o;
-  o.image_size = 28;
-  o.in_channels = 1;
-  auto m = zoo::BuildModel(arch, o);
-  EXPECT_TRUE(m) << m.error().String();
-  torch::manual_seed(seed);
-  torch::NoGradGuard no_grad;
-  for (auto& [name, t] : m->tensors)
-    if (t.is_floating_point() && t.dim() > 1) t.normal_(0, 0.1);
-  if (nan) m->tensors.at("fc.weight").fill_(std::numeric_limits<float>::quiet_NaN());
-  auto bytes = model::SerializeHmc(*m);
-  EXPECT_TRUE(bytes) << bytes.error().String();
-  return *bytes;
+  return testing::ZooModelBytes(arch, seed, 0.1, [nan](model::Model& m) {
+    if (nan) m.tensors.at("fc.weight").fill_(std::numeric_limits<float>::quiet_NaN());
+  });
 }
 
 TEST(RuntimeTest, ServesTheActivatedModel) {
