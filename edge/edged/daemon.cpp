@@ -350,6 +350,9 @@ Status Daemon::Reload(const EdgedConfig& next) {
   config_.jitter = next.jitter;
   config_.max_backoff_s = next.max_backoff_s;
   config_.probation_s = next.probation_s;
+  config_.probation_min_requests = next.probation_min_requests;
+  config_.probation_max_error_rate = next.probation_max_error_rate;
+  config_.probation_max_p99_ratio = next.probation_max_p99_ratio;
   config_.max_latency_ratio = next.max_latency_ratio;
   runtime_.SetMaxLatencyRatio(next.max_latency_ratio);
   Log().info("edged: config reloaded (poll every {} s, jitter {}, backoff up to {} s)",

@@ -216,9 +216,11 @@ TEST_F(DaemonTest, ReloadAppliesTimingAndRefusesWhatNeedsARestart) {
   EdgedConfig next = Config();
   next.poll_interval_s = 7;
   next.max_backoff_s = 70;
+  next.probation_max_error_rate = 0.2;
   ASSERT_TRUE((*d)->Reload(next));
   EXPECT_EQ((*d)->config().poll_interval_s, 7);
   EXPECT_EQ((*d)->config().max_backoff_s, 70);
+  EXPECT_EQ((*d)->config().probation_max_error_rate, 0.2);  // was silently dropped once
   EdgedConfig moved = next;
   moved.model = "other";
   moved.poll_interval_s = 9;

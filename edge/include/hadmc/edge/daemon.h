@@ -41,8 +41,8 @@ class Daemon {
   // loop at once — also in the middle of a probation window. The version rolled back from is
   // rejected (the channel still offers it; the device will not take it again).
   void RequestRollback();
-  // SIGHUP: applies a re-read config. Poll timing (interval, jitter, backoff) and the runtime's
-  // latency bound take effect at once; a change of server, identity, model, keys, state
+  // SIGHUP: applies a re-read config. Poll timing (interval, jitter, backoff), the probation
+  // window and thresholds, and the runtime's latency bound take effect at once; a change of server, identity, model, keys, state
   // directory or API listener needs a restart and is refused, naming the field (the running
   // config stays).
   Status Reload(const EdgedConfig& next);
