@@ -1,0 +1,59 @@
+// On-device kernel micro-benchmarks (the edge profiler's engine, and the LUT benchmark's): every
+// fused kernel of a model timed in isolation at its real shapes, precision and weights, plus the
+// model end to end; or a synthetic kernel built from a KernelKey (what the cloud asks a device
+// class to profile for the search). TFLite / ONNX Runtime practice: warm-up runs, then >= 50
+// timed runs at a fixed thread count; median and p90. Header is torch-free.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hadmc/common/error.h"
+#include "hadmc/hal/kernels.h"
+
+namespace hadmc::model {
+struct Model;
+}
+
+namespace hadmc::hal {
+
+struct BenchOptions {
+  int warmup = 5;
+  int runs = 50;    // timed runs per kernel (>= 1; the profiler uses >= 50)
+  int threads = 1;  // torch intra-op threads while timing (restored afterwards)
+  int64_t batch = 1;
+  // Serving budget: after each kernel's timing, sleep so that timing uses at most this share of
+  // one core's wall time (1.0 = no pause). The edge daemon sets it from its config.
+  double max_duty_cycle = 1.0;
+  // Called between kernels; returning false stops early (kCancelled).
+  std::function<bool()> keep_going;
+};
+
+struct Timing {
+  double median_ms = 0;
+  double p90_ms = 0;
+  double min_ms = 0;
+  int runs = 0;
+};
+// median / p90 (nearest rank) / min of the samples in ms.
+Timing Summarize(std::vector<double> samples_ms);
+
+struct KernelMeasurement {
+  KernelInstance kernel;
+  Timing timing;
+};
+
+// Times every kernel of `m` (as KernelsOf(m.graph, batch) lists them) in isolation: the model
+// runs once to capture each node's real inputs, then each node's bound kernel (int8 on the real
+// int8 kernels) is timed on those inputs.
+Result<std::vector<KernelMeasurement>> ProfileModelKernels(const model::Model& m,
+                                                           const BenchOptions& o);
+// The whole model, inference mode, same options.
+Result<Timing> ProfileEndToEnd(const model::Model& m, const BenchOptions& o);
+// A one-node model with random weights for `key` (int8 keys get int8 weights and scales and a
+// quint8 input), timed like the above.
+Result<KernelMeasurement> ProfileSyntheticKernel(const KernelKey& key, const BenchOptions& o);
+
+}  // namespace hadmc::hal
