@@ -36,17 +36,38 @@ struct HardwareProfile {
   // staircase in channel counts with this step. The LUT's neighbour search and the search's
   // "kept channels rounded to a multiple" both use it.
   int64_t channel_step = 8;
-  // Where each number comes from: field name -> public source (URL, datasheet title).
+  // Per-precision steps where they differ from channel_step (tensor cores tile int8 by 16 where
+  // fp16 tiles by 8). Keys are precisions. Read through ChannelStepFor.
+  std::map<std::string, int64_t> channel_step_by_precision;
+  // CPU profiles: the core count the peak and power figures assume (0 = not a per-core figure).
+  // ScaledToCores rescales to the cores a machine really has.
+  int cores = 0;
+  std::string notes;  // free text: caveats, what is a proxy or a guess
+  // Where each number comes from: field name -> public source (URL, datasheet title). Every
+  // numeric field has one; peak_tops and channel_step_by_precision entries are named
+  // "peak_tops.int8", "channel_step_by_precision.int8".
   std::map<std::string, std::string> sources;
 };
 
-// Parses and validates one profile. Errors name `origin` (a file path) and the field.
+// The channel step for kernels of `precision` ("fp32", "int8", ...).
+int64_t ChannelStepFor(const HardwareProfile& p, const std::string& precision);
+// A CPU profile (cores > 0) rescaled to `cores`: peak throughput and TDP scale linearly; memory
+// bandwidth does not (cores of one socket share its memory channels). Other profiles, or
+// cores <= 0, are returned unchanged.
+HardwareProfile ScaledToCores(const HardwareProfile& p, int cores);
+
+// Parses and validates one profile, strictly: unknown keys are refused, every number must be
+// finite and positive (kernel_overhead_us may be 0; efficiencies are in (0, 1]), precisions come
+// from {fp32, fp16, int8, int4}, peak_tops has exactly the listed precisions, and `sources` names
+// a source for every numeric field. Errors (kInvalidArgument) name `origin` and the field.
 Result<HardwareProfile> ParseProfile(const nlohmann::json& j, const std::string& origin);
+// Reads and parses a file; the profile's name must equal the file's stem.
 Result<HardwareProfile> LoadProfile(const std::string& path);
 nlohmann::json ToJson(const HardwareProfile& p);
 
-// Directory of the shipped profiles: $HADMC_HAL_DIR, else the installed share directory, else
-// the source tree's configs/hal (for tests and the build tree).
+// Directory of the shipped profiles: $HADMC_HAL_DIR, else <executable dir>/../share/hadmc/hal,
+// else the install prefix's share/hadmc/hal, else the source tree's configs/hal (for tests and
+// the build tree) — the first that exists.
 std::string DefaultProfileDir();
 // Loads <dir>/<name>.json (dir "" = DefaultProfileDir()); kNotFound lists the names available.
 Result<HardwareProfile> FindProfile(const std::string& name, const std::string& dir = "");
