@@ -16,8 +16,9 @@ struct RooflineEstimate {
   double compute_ms = 0;
   double memory_ms = 0;
   bool compute_bound = false;
-  // The precision whose peak was used: the kernel's own, or "fp32" when the profile does not
-  // list it (say, int4 on a CPU that runs it dequantized).
+  // The precision whose peak was used: the kernel's own, or else the widest precision the
+  // profile lists — "fp32" for int4 on a CPU that runs it dequantized, "fp16" for fp32 on an
+  // Ascend 310, whose converter casts fp32 models to fp16.
   std::string precision_used;
 };
 
