@@ -1,5 +1,7 @@
 #include "hadmc/hal/device_class.h"
 
+#include "hadmc/hal/detect.h"
+
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -8,27 +10,7 @@
 
 namespace hadmc::hal {
 
-std::string DetectDeviceClass(const std::string& root) {
-  auto exists = [&](const char* p) { return ::access((root + p).c_str(), F_OK) == 0; };
-  if (exists("/etc/nv_tegra_release")) {
-    // The module's name, e.g. "NVIDIA Jetson AGX Orin Developer Kit".
-    std::ifstream in(root + "/proc/device-tree/model");
-    std::string model;
-    std::getline(in, model, '\0');
-    if (model.find("Orin") != std::string::npos) return "jetson_orin";
-    if (model.find("Xavier") != std::string::npos) return "jetson_xavier";
-    return "jetson";
-  }
-  if (exists("/dev/davinci_manager")) return "ascend_310";
-  if (exists("/dev/cambricon_ctl")) return "mlu370";
-#if defined(__x86_64__)
-  return "x86_cpu";
-#elif defined(__aarch64__)
-  return "arm64_cpu";
-#else
-  return "cpu";
-#endif
-}
+std::string DetectDeviceClass(const std::string& root) { return Detect(root).device_class; }
 
 long long FreeDiskBytes(const std::string& path) {
   struct statvfs s {};
