@@ -17,6 +17,7 @@ struct EnergyReading {
   double seconds = 0;     // wall time of the measured work
   bool measured = false;  // false: an estimate from the profile's TDP
   std::string source;     // "rapl:/sys/class/powercap/intel-rapl:0", "ina3221:…", "tdp-estimate"
+  std::string note;       // why no meter was used (estimates), or what the meter covers
 };
 
 // A readable energy counter on this machine, or kNotFound/kPermissionDenied saying why not
@@ -27,6 +28,8 @@ class EnergyMeter {
   // Cumulative joules since an arbitrary origin (wrap-around handled by Measure).
   Result<double> ReadJoules() const;
   const std::string& source() const { return source_; }
+  // The counter's range in joules (max_energy_range_uj); 0 when the kernel does not say.
+  double max_range_joules() const { return max_range_j_; }
 
  private:
   std::string source_;
@@ -34,8 +37,12 @@ class EnergyMeter {
   double max_range_j_ = 0;
 };
 
-// Runs `work` once and returns its energy: measured when a meter opens, else the estimate
-// profile.tdp_w × seconds (measured = false).
+// Runs `work` once and returns its energy: measured when a RAPL meter opens (one counter
+// wrap-around is corrected), else measured from Jetson INA3221 rails (the sum of the labelled
+// rails' V×I, sampled every 10 ms in a thread and integrated; unverified on a board), else the
+// estimate profile.tdp_w × seconds (measured = false, `note` says why). RAPL and INA3221 see the
+// whole package or module, other processes included; time many inferences in one `work` and
+// divide for a per-inference figure.
 EnergyReading MeasureEnergy(const std::function<void()>& work, const HardwareProfile& profile,
                             const std::string& root = "");
 
