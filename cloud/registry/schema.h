@@ -100,6 +100,70 @@ ALTER TABLE devices ADD COLUMN free_disk_bytes INTEGER NOT NULL DEFAULT -1;
 ALTER TABLE devices ADD COLUMN free_memory_bytes INTEGER NOT NULL DEFAULT -1;
 ALTER TABLE devices ADD COLUMN reported_class TEXT NOT NULL DEFAULT '';
 )sql"},
+      // The latency LUT (issue 6). latency_reports (one bare ms per free-form key) is replaced:
+      // its keys were not KernelKeys and it had no p90 or run counts, so nothing in it can be
+      // merged into the new entries. lut_reports keeps every report raw (device_id NULL for an
+      // imported row); lut_entries is the merge of a key's reports (the rule is in registry.h),
+      // rewritten whenever a report for the key arrives. e2e_latency keeps whole-model reports.
+      {3, R"sql(
+DROP TABLE latency_reports;
+CREATE TABLE profile_jobs (
+  id INTEGER PRIMARY KEY,
+  device_class TEXT NOT NULL,
+  kernels TEXT NOT NULL,
+  runs INTEGER NOT NULL CHECK (runs >= 1),
+  created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+);
+CREATE INDEX profile_jobs_by_class ON profile_jobs(device_class, id);
+CREATE TABLE profile_job_answers (
+  job_id INTEGER NOT NULL REFERENCES profile_jobs(id),
+  device_id TEXT NOT NULL REFERENCES devices(id),
+  at TEXT NOT NULL,
+  PRIMARY KEY (job_id, device_id)
+);
+CREATE TABLE lut_reports (
+  id INTEGER PRIMARY KEY,
+  device_class TEXT NOT NULL,
+  device_id TEXT REFERENCES devices(id),
+  key TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  median_ms REAL NOT NULL CHECK (median_ms >= 0),
+  p90_ms REAL NOT NULL CHECK (p90_ms >= median_ms),
+  runs INTEGER NOT NULL CHECK (runs >= 0),
+  source TEXT NOT NULL CHECK (source IN ('measured', 'estimated')),
+  job_id INTEGER REFERENCES profile_jobs(id),
+  at TEXT NOT NULL
+);
+CREATE INDEX lut_reports_by_key ON lut_reports(device_class, key, source, id);
+CREATE TABLE lut_entries (
+  device_class TEXT NOT NULL,
+  key TEXT NOT NULL,
+  median_ms REAL NOT NULL,
+  p90_ms REAL NOT NULL,
+  count INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (device_class, key)
+);
+CREATE TABLE e2e_latency (
+  id INTEGER PRIMARY KEY,
+  device_class TEXT NOT NULL,
+  device_id TEXT NOT NULL REFERENCES devices(id),
+  model TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  threads INTEGER NOT NULL,
+  median_ms REAL NOT NULL CHECK (median_ms >= 0),
+  p90_ms REAL NOT NULL CHECK (p90_ms >= median_ms),
+  runs INTEGER NOT NULL CHECK (runs >= 0),
+  joules_per_inference REAL,
+  energy_measured INTEGER NOT NULL DEFAULT 0,
+  energy_source TEXT NOT NULL DEFAULT '',
+  job_id INTEGER REFERENCES profile_jobs(id),
+  at TEXT NOT NULL
+);
+CREATE INDEX e2e_latency_by_model ON e2e_latency(device_class, model, version, batch, id);
+)sql"},
   };
   return migrations;
 }

@@ -31,9 +31,16 @@ class SqliteRegistry : public Registry {
   Result<std::vector<DeviceRecord>> ListDevices(int64_t limit, int64_t offset) override;
   Result<FleetSummary> Fleet() override;
 
-  Status RecordLatency(const std::string& device_id,
-                       const std::vector<LatencySample>& samples) override;
-  Result<std::vector<LutRow>> Lut(const std::string& device_class) override;
+  Result<int64_t> RecordLatencyReport(const std::string& device_id,
+                                      const LatencyReport& report) override;
+  Result<DeviceLut> Lut(const std::string& device_class) override;
+  Result<int64_t> ImportLut(const std::string& device_class,
+                            const std::vector<hal::LutEntry>& rows) override;
+  Result<ProfileJob> AddProfileJob(const std::string& device_class,
+                                   const std::vector<hal::KernelKey>& kernels,
+                                   int64_t runs) override;
+  Result<std::vector<ProfileJob>> ListProfileJobs(const std::string& device_class) override;
+  Result<std::vector<ProfileJob>> PendingProfileJobs(const std::string& device_id) override;
 
   Status AddAdminToken(const std::string& name, const std::string& sha256) override;
   Result<std::string> FindAdminToken(const std::string& sha256) override;
@@ -41,6 +48,11 @@ class SqliteRegistry : public Registry {
  private:
   // The model's row id, creating the model when `create` is set (Errc::kNotFound otherwise).
   Result<int64_t> ModelId(const std::string& name, bool create);
+  // The class a device's reports are filed under (see RecordLatencyReport). Caller holds mu_.
+  Result<std::string> ReportingClass(const std::string& device_id);
+  // Re-merges the LUT entry of (device_class, key) from its reports. Caller holds mu_ and a
+  // transaction.
+  Status MergeEntry(const std::string& device_class, const std::string& key);
 
   std::mutex mu_;
   std::unique_ptr<db::Database> db_;

@@ -1,4 +1,4 @@
-// Devices, heartbeats, fleet summary and latency reports.
+// Devices, heartbeats and the fleet summary.
 #include "sqlite_registry.h"
 
 namespace hadmc::registry {
@@ -146,43 +146,6 @@ Result<FleetSummary> SqliteRegistry::Fleet() {
   HADMC_TRY(CountInto(*db_, "SELECT device_class, COUNT(*) FROM devices GROUP BY device_class",
                       f.by_class));
   return f;
-}
-
-Status SqliteRegistry::RecordLatency(const std::string& device_id,
-                                     const std::vector<LatencySample>& samples) {
-  std::lock_guard lock(mu_);
-  auto tx = db::Transaction::Begin(*db_);
-  if (!tx) return MakeError(tx.error());
-  auto reg = db_->Prepare("INSERT OR IGNORE INTO devices(id) VALUES (?)");
-  if (!reg) return MakeError(reg.error());
-  HADMC_TRY(reg->Bind(1, device_id).Run());
-  auto st = db_->Prepare(std::string("INSERT INTO latency_reports(device_id, device_class, at, "
-                                     "key, ms) SELECT ?1, device_class, ") +
-                         kNow + ", ?2, ?3 FROM devices WHERE id = ?1");
-  if (!st) return MakeError(st.error());
-  for (const auto& s : samples) {
-    st->Bind(1, device_id).Bind(2, s.key).Bind(3, s.ms);
-    HADMC_TRY(st->Run());
-    HADMC_TRY(st->Reset());
-  }
-  return tx->Commit();
-}
-
-Result<std::vector<LutRow>> SqliteRegistry::Lut(const std::string& device_class) {
-  std::lock_guard lock(mu_);
-  auto st = db_->Prepare(
-      "SELECT key, COUNT(*), AVG(ms), MIN(ms), MAX(ms) FROM latency_reports "
-      "WHERE device_class = ? GROUP BY key ORDER BY key");
-  if (!st) return MakeError(st.error());
-  st->Bind(1, device_class);
-  std::vector<LutRow> out;
-  for (;;) {
-    auto row = st->Step();
-    if (!row) return MakeError(row.error());
-    if (!*row) break;
-    out.push_back({st->Text(0), st->Int(1), st->Real(2), st->Real(3), st->Real(4)});
-  }
-  return out;
 }
 
 }  // namespace hadmc::registry

@@ -1,5 +1,6 @@
 // Routes of the admin listener (bearer token, checked in ApiHandler; /healthz and /metrics open):
-//   GET  /v1/fleet, /v1/devices, /v1/devices/{id}, /v1/lut/{device_class}
+//   GET  /v1/fleet, /v1/devices, /v1/devices/{id}
+//   GET/POST /v1/lut/{device_class}, GET/POST /v1/lut/{device_class}/jobs   (lut_api.cpp)
 //   GET  /v1/models, /v1/models/{name}/versions, /v1/models/{name}/versions/{version}
 //   POST /v1/models/{name}/versions   publish (see hadmc/server/publish.h for the body)
 //   POST /v1/rollouts, GET /v1/rollouts/{id}, GET /v1/rollouts?model=&channel=
@@ -90,19 +91,6 @@ HttpResponse GetDevice(CloudContext& ctx, const HttpRequest&, const PathParams& 
   auto d = ctx.registry->GetDevice(p.at("id"));
   if (!d) return ErrorResponse(d.error());
   return JsonResponse(200, DeviceJson(*d));
-}
-
-HttpResponse GetLut(CloudContext& ctx, const HttpRequest&, const PathParams& p) {
-  auto rows = ctx.registry->Lut(p.at("device_class"));
-  if (!rows) return ErrorResponse(rows.error());
-  json out = json::array();
-  for (const auto& r : *rows)
-    out.push_back({{"key", r.key},
-                   {"samples", r.samples},
-                   {"mean_ms", r.mean_ms},
-                   {"min_ms", r.min_ms},
-                   {"max_ms", r.max_ms}});
-  return JsonResponse(200, {{"device_class", p.at("device_class")}, {"rows", out}});
 }
 
 HttpResponse ListModels(CloudContext& ctx, const HttpRequest&, const PathParams&) {
@@ -247,7 +235,7 @@ net::Router MakeAdminRouter(CloudContext& ctx) {
   r.Add("GET", "/v1/fleet", 0, bind(GetFleet));
   r.Add("GET", "/v1/devices", 0, bind(ListDevices));
   r.Add("GET", "/v1/devices/{id}", 0, bind(GetDevice));
-  r.Add("GET", "/v1/lut/{device_class}", 0, bind(GetLut));
+  AddLutAdminRoutes(r, ctx);
   r.Add("GET", "/v1/models", 0, bind(ListModels));
   r.Add("GET", "/v1/models/{name}/versions", 0, bind(ListVersions));
   r.Add("GET", "/v1/models/{name}/versions/{version}", 0, bind(GetVersion));

@@ -54,5 +54,8 @@ std::optional<nlohmann::json> ParseJsonObject(const net::HttpRequest& req,
 
 net::Router MakeDeviceRouter(CloudContext& ctx);
 net::Router MakeAdminRouter(CloudContext& ctx);
+// The latency LUT's routes (lut_api.cpp), added to the device and admin routers.
+void AddLutDeviceRoutes(net::Router& r, CloudContext& ctx);
+void AddLutAdminRoutes(net::Router& r, CloudContext& ctx);
 
 }  // namespace hadmc::server

@@ -2,7 +2,7 @@
 //   GET  /v1/models/{name}/manifest?channel=C   the manifest this device should run
 //   GET  /v1/blocks/{sha256}                    one block (ETag, immutable, Range)
 //   POST /v1/devices/{id}/heartbeat             version, state, health, p50/p99, errors
-//   POST /v1/devices/{id}/latency               kernel / end-to-end latencies for the LUT
+//   POST /v1/devices/{id}/latency, GET /v1/devices/{id}/profile-jobs   the LUT (lut_api.cpp)
 #include <optional>
 
 #include "cloud_context.h"
@@ -18,8 +18,6 @@ using nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
 using net::PathParams;
-
-constexpr size_t kMaxLatencySamples = 10'000;
 
 struct ByteRange {
   uint64_t first = 0, last = 0;  // inclusive
@@ -164,26 +162,6 @@ HttpResponse PostHeartbeat(CloudContext& ctx, const HttpRequest& req, const Path
   return JsonResponse(200, {{"status", "ok"}});
 }
 
-HttpResponse PostLatency(CloudContext& ctx, const HttpRequest& req, const PathParams& p) {
-  if (auto refused = CheckSelf(req, p)) return *refused;
-  HttpResponse error;
-  auto j = ParseJsonObject(req, &error);
-  if (!j) return error;
-  auto it = j->find("samples");
-  if (it == j->end() || !it->is_array() || it->size() > kMaxLatencySamples)
-    return HttpResponse::Error(400, "'samples' must be a list of at most 10000 {key, ms}");
-  std::vector<registry::LatencySample> samples;
-  for (const auto& s : *it) {
-    if (!s.is_object() || !s.contains("key") || !s["key"].is_string() || !s.contains("ms") ||
-        !s["ms"].is_number() || s["ms"].get<double>() < 0)
-      return HttpResponse::Error(400, "each sample needs a string 'key' and a number 'ms' >= 0");
-    samples.push_back({s["key"].get<std::string>(), s["ms"].get<double>()});
-  }
-  if (auto s = ctx.registry->RecordLatency(p.at("id"), samples); !s)
-    return ErrorResponse(s.error());
-  return JsonResponse(200, {{"stored", samples.size()}});
-}
-
 }  // namespace
 
 net::Router MakeDeviceRouter(CloudContext& ctx) {
@@ -195,7 +173,7 @@ net::Router MakeDeviceRouter(CloudContext& ctx) {
   r.Add("GET", "/v1/models/{name}/manifest", 0, bind(GetManifest));
   r.Add("GET", "/v1/blocks/{sha256}", 0, bind(GetBlock));
   r.Add("POST", "/v1/devices/{id}/heartbeat", json_limit, bind(PostHeartbeat));
-  r.Add("POST", "/v1/devices/{id}/latency", json_limit, bind(PostLatency));
+  AddLutDeviceRoutes(r, ctx);
   return r;
 }
 

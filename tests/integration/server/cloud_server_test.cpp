@@ -116,7 +116,9 @@ TEST_F(CloudServerTest, HeartbeatsLatencyFleetAndBadBodies) {
                            {{"Content-Type", "application/json"}});
   ASSERT_EQ(r->status, 200) << r->body;
   r = device->Request("POST", "/v1/devices/edge-1/latency",
-                      R"({"samples":[{"key":"conv3x3:64","ms":0.7}]})");
+                      R"({"model":"resnet","version":1,"batch":1,"threads":1,"kernels":[)"
+                      R"({"key":"conv2d_relu|1x64x28x28|o64|k3x3|s1|p1|g1|fp32",)"
+                      R"("median_ms":0.7,"p90_ms":0.8,"runs":50}]})");
   ASSERT_EQ(r->status, 200) << r->body;
 
   EXPECT_EQ(device->Request("POST", "/v1/devices/edge-1/heartbeat", "{not json")->status, 400);
@@ -139,7 +141,7 @@ TEST_F(CloudServerTest, HeartbeatsLatencyFleetAndBadBodies) {
   auto one = admin->Request("GET", "/v1/devices/edge-1", "", Auth());
   EXPECT_EQ(Json(*one)["p99_ms"], 4.0);
   auto lut = admin->Request("GET", "/v1/lut/x86_cpu", "", Auth());
-  EXPECT_EQ(Json(*lut)["rows"][0]["key"], "conv3x3:64");
+  EXPECT_EQ(Json(*lut)["rows"][0]["key"], "conv2d_relu|1x64x28x28|o64|k3x3|s1|p1|g1|fp32");
   EXPECT_EQ(admin->Request("GET", "/v1/devices/nope", "", Auth())->status, 404);
   EXPECT_EQ(admin->Request("POST", "/v1/rollouts", "{}", Auth())->status, 400);
   EXPECT_EQ(admin->Request("DELETE", "/v1/fleet", "", Auth())->status, 405);

@@ -149,19 +149,6 @@ TEST_F(RegistryTest, HeartbeatsUpdateDevicesAndFleet) {
   EXPECT_EQ(e2->last.device_class, "x86_cpu");
 }
 
-TEST_F(RegistryTest, LatencyReportsAggregatePerDeviceClass) {
-  ASSERT_TRUE(reg_->RegisterDevice("edge-1", "jetson_orin"));
-  ASSERT_TRUE(reg_->RecordLatency("edge-1", {{"conv3x3:64", 1.0}, {"conv3x3:64", 3.0}}));
-  ASSERT_TRUE(reg_->RecordLatency("edge-1", {{"linear:10", 0.5}}));
-  auto lut = reg_->Lut("jetson_orin");
-  ASSERT_TRUE(lut);
-  ASSERT_EQ(lut->size(), 2u);
-  EXPECT_EQ((*lut)[0].key, "conv3x3:64");
-  EXPECT_EQ((*lut)[0].samples, 2);
-  EXPECT_DOUBLE_EQ((*lut)[0].mean_ms, 2.0);
-  EXPECT_TRUE(reg_->Lut("mlu370")->empty());
-}
-
 TEST_F(RegistryTest, AdminTokensByHash) {
   ASSERT_TRUE(reg_->AddAdminToken("ops", std::string(64, 'a')));
   EXPECT_EQ(*reg_->FindAdminToken(std::string(64, 'a')), "ops");

@@ -1,6 +1,6 @@
 // The cloud's records: models, published versions (immutable), channels and staged rollouts,
-// devices with their latest heartbeat, latency reports (the LUT's raw rows) and admin token
-// hashes. A small interface so that PostgreSQL can replace the embedded SQLite implementation;
+// devices with their latest heartbeat, the latency LUT of each device class (raw reports and
+// merged entries), profiling jobs and admin token hashes. A small interface so that PostgreSQL can replace the embedded SQLite implementation;
 // implementations are safe to call from several threads.
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "hadmc/common/error.h"
+#include "hadmc/hal/lut.h"
 
 namespace hadmc::registry {
 
@@ -71,17 +72,64 @@ struct DeviceRecord {
   Heartbeat last;         // the latest heartbeat's fields
 };
 
-struct LatencySample {
-  std::string key;  // kernel signature or "e2e:<model>:<version>"
-  double ms = 0;
+// One fused kernel's timing in a device's latency report.
+struct KernelTiming {
+  hal::KernelKey key;
+  double median_ms = 0;
+  double p90_ms = 0;
+  int64_t runs = 0;  // timed runs behind the numbers
 };
 
-struct LutRow {
-  std::string key;
-  int64_t samples = 0;
-  double mean_ms = 0;
-  double min_ms = 0;
-  double max_ms = 0;
+// The whole model's timing (and energy, when known) in a latency report.
+struct E2eTiming {
+  double median_ms = 0;
+  double p90_ms = 0;
+  int64_t runs = 0;
+  std::optional<double> joules_per_inference;
+  bool energy_measured = false;
+  std::string energy_source;  // "rapl", "tdp-estimate", ...
+};
+
+// What POST /v1/devices/{id}/latency carries. Preconditions (checked by the server): numbers
+// finite, ms >= 0, p90 >= median, runs >= 1.
+struct LatencyReport {
+  std::string model;
+  uint64_t version = 0;
+  int64_t batch = 1;
+  int64_t threads = 1;
+  std::vector<KernelTiming> kernels;
+  std::optional<E2eTiming> e2e;
+  std::optional<int64_t> job;  // the profiling job this report answers
+};
+
+// The merged end-to-end latency of one model version at one batch size on a device class.
+struct E2eLatencyRow {
+  std::string model;
+  uint64_t version = 0;
+  int64_t batch = 1;
+  double median_ms = 0;
+  double p90_ms = 0;
+  int64_t count = 0;
+  std::optional<double> joules_per_inference;  // median of the last reports that had one
+  std::string energy_source;                   // of the newest such report
+  std::string updated_at;
+};
+
+// A device class's LUT as the cloud holds it.
+struct DeviceLut {
+  std::string device_class;
+  std::vector<hal::LutEntry> rows;  // by key
+  std::vector<E2eLatencyRow> e2e;   // by model, version, batch
+};
+
+// A request to every device of a class to time these kernels (what a search needs measured).
+struct ProfileJob {
+  int64_t id = 0;
+  std::string device_class;
+  std::vector<hal::KernelKey> kernels;
+  int64_t runs = 50;
+  std::string created_at;
+  int64_t answered = 0;  // devices that posted a report with this job's id
 };
 
 struct FleetSummary {
@@ -120,10 +168,35 @@ class Registry {
   virtual Result<std::vector<DeviceRecord>> ListDevices(int64_t limit, int64_t offset) = 0;
   virtual Result<FleetSummary> Fleet() = 0;
 
-  // Latency reports: raw samples from a device, aggregated per key for its device class.
-  virtual Status RecordLatency(const std::string& device_id,
-                               const std::vector<LatencySample>& samples) = 0;
-  virtual Result<std::vector<LutRow>> Lut(const std::string& device_class) = 0;
+  // The latency LUT. Every report is kept raw (lut_reports, e2e_latency); the LUT entry of a
+  // (device class, kernel key) is merged from the reports of that key:
+  //   - only measured reports count when at least one exists, so imported "estimated" rows never
+  //     overwrite measurements (source = "measured"); otherwise the estimated ones do;
+  //   - median_ms = the median of the last 8 such reports' medians, p90_ms = the median of their
+  //     p90s (a device that drifts, say after a firmware update, moves the entry within 8
+  //     reports; one outlier report does not);
+  //   - count = the sum of runs over all such reports; updated_at = the newest report's time.
+  // End-to-end rows merge the same way per (model, version, batch).
+  // RecordLatencyReport files the report under the device's registered class (its heartbeat's
+  // detected class when none was registered; Errc::kInvalidArgument when it has neither).
+  // A report with a job id marks the job answered by this device; the job must exist and be for
+  // the device's class (Errc::kNotFound otherwise). Returns the rows accepted.
+  virtual Result<int64_t> RecordLatencyReport(const std::string& device_id,
+                                              const LatencyReport& report) = 0;
+  virtual Result<DeviceLut> Lut(const std::string& device_class) = 0;
+  // Merges rows from a LUT file as reports without a device (each row's count as its runs, its
+  // source as given). Returns the rows imported.
+  virtual Result<int64_t> ImportLut(const std::string& device_class,
+                                    const std::vector<hal::LutEntry>& rows) = 0;
+
+  // Profiling jobs. Kernels must be non-empty and runs >= 1 (Errc::kInvalidArgument).
+  virtual Result<ProfileJob> AddProfileJob(const std::string& device_class,
+                                           const std::vector<hal::KernelKey>& kernels,
+                                           int64_t runs) = 0;
+  // Oldest first, with the answered counts.
+  virtual Result<std::vector<ProfileJob>> ListProfileJobs(const std::string& device_class) = 0;
+  // The jobs for the device's class that it has not answered yet, oldest first.
+  virtual Result<std::vector<ProfileJob>> PendingProfileJobs(const std::string& device_id) = 0;
 
   // Admin tokens: only SHA256 hashes are stored. FindAdminToken returns the token's name.
   virtual Status AddAdminToken(const std::string& name, const std::string& sha256) = 0;
