@@ -67,7 +67,11 @@ bool DetectJetson(const std::string& root, DeviceInfo& info) {
     break;
   }
   const bool jetson_model = model.find("Jetson") != std::string::npos;
-  if (!release && !jetson_model) return false;
+  if (!release && !jetson_model) {
+    info.evidence.push_back("/etc/nv_tegra_release absent" +
+                            std::string(model.empty() ? ", no device-tree model" : ""));
+    return false;
+  }
   if (release)
     info.evidence.push_back("/etc/nv_tegra_release: \"" +
                             FirstLine(ReadText(root + "/etc/nv_tegra_release")) + "\"");
@@ -89,7 +93,10 @@ bool DetectNvidiaGpu(const std::string& root, DeviceInfo& info) {
     for (std::string line; std::getline(in, line);)
       if (line.rfind("Model:", 0) == 0) models.push_back(line.substr(line.find_first_not_of(" \t", 6)));
   }
-  if (models.empty()) return false;
+  if (models.empty()) {
+    info.evidence.push_back("no GPU under /proc/driver/nvidia/gpus");
+    return false;
+  }
   info.evidence.push_back("/proc/driver/nvidia/gpus: " + Join(models, ", "));
   const bool a100 = models[0].find("A100") != std::string::npos;
   info.device_class = a100 ? "nvidia_a100" : "nvidia_gpu";
@@ -120,7 +127,10 @@ bool DetectByNodes(const std::string& root, DeviceInfo& info, const std::string&
 }
 
 bool DetectHygon(const std::string& root, DeviceInfo& info) {
-  if (!Exists(root + "/dev/kfd")) return false;
+  if (!Exists(root + "/dev/kfd")) {
+    info.evidence.push_back("/dev/kfd absent (no ROCm/DTK device)");
+    return false;
+  }
   const std::string smi = FindTool("hy-smi", root);
   const bool hyhal = Exists(root + "/opt/hyhal");
   if (smi.empty() && !hyhal) {
