@@ -1,5 +1,6 @@
 // `hadmc sysinfo`: prints what measured numbers depend on (LibTorch build, BLAS, threads,
-// quantized engines, CPU extensions), as text or --json. The facts come from hal::SystemInfo.
+// quantized engines, CPU extensions) and the detected device with its execution backends, as
+// text or --json. The facts come from hal::SystemInfo and hal::Detect.
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -8,7 +9,9 @@
 #include <vector>
 
 #include "commands.h"
+#include "hal_report.h"
 #include "hadmc/common/log.h"
+#include "hadmc/hal/detect.h"
 #include "hadmc/hal/sysinfo.h"
 
 namespace hadmc::cli {
@@ -80,10 +83,14 @@ void PrintText(std::ostream& out, const hal::SystemInfo& info, int threads_flag)
 
 void RunSysinfo(const SysinfoOptions& opts, const GlobalOptions& g) {
   const hal::SystemInfo info = hal::CollectSystemInfo();
+  const hal::DeviceInfo device = hal::Detect();
   if (opts.json) {
-    std::cout << hal::ToJson(info).dump(2) << "\n";
+    nlohmann::json j = hal::ToJson(info);
+    j["device"] = DeviceReportJson(device);
+    std::cout << j.dump(2) << "\n";
   } else {
     PrintText(std::cout, info, g.threads);
+    PrintDeviceReport(std::cout, device);
   }
   // Warnings go to stderr so that --json output stays parseable.
   for (const std::string& w : hal::SystemInfoWarnings(info)) Log().warn("{}", w);
@@ -94,7 +101,9 @@ void RunSysinfo(const SysinfoOptions& opts, const GlobalOptions& g) {
 void RegisterSysinfo(CLI::App& app, const GlobalOptions& g) {
   auto opts = std::make_shared<SysinfoOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "sysinfo", "Print what measured numbers depend on: LibTorch, BLAS, threads, CPU features");
+      "sysinfo",
+      "Print what measured numbers depend on: LibTorch, BLAS, threads, CPU features, the "
+      "detected device and its execution backends");
   cmd->add_flag("--json", opts->json, "machine-readable output");
   cmd->callback([opts, &g] {
     ApplyGlobalOptions(g);

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   const RegisterFn commands[] = {
       RegisterSysinfo, RegisterInfo, RegisterRun,     RegisterImport,  RegisterTrain,
       RegisterEval,    RegisterCompress, RegisterKeys, RegisterCa,      RegisterToken,
-      RegisterPublish, RegisterServe, RegisterExperiment, RegisterFinetune,
+      RegisterPublish, RegisterServe, RegisterExperiment, RegisterFinetune, RegisterHal,
   };
   for (RegisterFn reg : commands) reg(app, global);
 
