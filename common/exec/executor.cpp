@@ -73,6 +73,20 @@ Result<std::vector<at::Tensor>> Executor::RunWithTaps(const std::vector<at::Tens
                                                       Mode mode,
                                                       const std::vector<std::string>& taps,
                                                       std::map<std::string, at::Tensor>* tapped) const {
+  return RunSteps(inputs, mode, taps, tapped, nullptr);
+}
+
+Result<std::vector<at::Tensor>> Executor::RunObserved(const std::vector<at::Tensor>& inputs,
+                                                      Mode mode,
+                                                      const StepObserver& observe) const {
+  return RunSteps(inputs, mode, {}, nullptr, &observe);
+}
+
+Result<std::vector<at::Tensor>> Executor::RunSteps(const std::vector<at::Tensor>& inputs,
+                                                   Mode mode,
+                                                   const std::vector<std::string>& taps,
+                                                   std::map<std::string, at::Tensor>* tapped,
+                                                   const StepObserver* observe) const {
   if (inputs.size() != input_slots_.size())
     return MakeError(Errc::kInvalidArgument, "graph takes " + std::to_string(input_slots_.size()) +
                                                  " inputs, got " + std::to_string(inputs.size()));
@@ -108,6 +122,8 @@ Result<std::vector<at::Tensor>> Executor::RunWithTaps(const std::vector<at::Tens
       args_in.clear();
       for (int slot : s.inputs) args_in.push_back(values[slot]);
       KernelArgs args{args_in.data(), args_in.size(), s.params.data(), mode == Mode::kTrain};
+      if (observe && !(*observe)(StepCall{s.node_index, s.kernel, args}))
+        return std::vector<at::Tensor>{};  // the observer stopped the run
       values[s.output] = s.kernel.run(args);
       if (tapped && tap_slots.count(s.output))
         (*tapped)[graph_.nodes[s.node_index].output()] = values[s.output];

@@ -3,6 +3,7 @@
 // freed at their last use).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +39,22 @@ class Executor {
                                               const std::vector<std::string>& taps,
                                               std::map<std::string, at::Tensor>* tapped) const;
 
+  // One step as its kernel sees it: the node, its bound kernel and its real arguments (inputs
+  // and resolved parameters; int8 nodes get quint8 inputs and prepacked weights).
+  struct StepCall {
+    size_t node_index;  // into graph().nodes
+    const BoundKernel& kernel;
+    const KernelArgs& args;
+  };
+  // Returns false to stop the run.
+  using StepObserver = std::function<bool(const StepCall&)>;
+  // Runs the graph showing each step to `observe` just before the step runs (the kernel
+  // profiler times each kernel on its real inputs there). The observer may call the kernel
+  // itself; it must not modify the arguments. Returns the outputs, or an empty vector when the
+  // observer stopped the run. Run and RunWithTaps do not pay for this.
+  Result<std::vector<at::Tensor>> RunObserved(const std::vector<at::Tensor>& inputs, Mode mode,
+                                              const StepObserver& observe) const;
+
   const ir::Graph& graph() const { return graph_; }
   const model::TensorMap& tensors() const { return tensors_; }
   // Parameters that an optimizer should update (weights and biases, not BN running stats), in
@@ -58,6 +75,10 @@ class Executor {
   };
   Executor() = default;
   Status Bind();
+  Result<std::vector<at::Tensor>> RunSteps(const std::vector<at::Tensor>& inputs, Mode mode,
+                                           const std::vector<std::string>& taps,
+                                           std::map<std::string, at::Tensor>* tapped,
+                                           const StepObserver* observe) const;
 
   ir::Graph graph_;
   model::TensorMap tensors_;

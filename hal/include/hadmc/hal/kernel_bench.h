@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "hadmc/common/error.h"
@@ -15,6 +16,9 @@
 
 namespace hadmc::model {
 struct Model;
+}
+namespace hadmc::exec {
+class Executor;
 }
 
 namespace hadmc::hal {
@@ -27,9 +31,16 @@ struct BenchOptions {
   // Serving budget: after each kernel's timing, sleep so that timing uses at most this share of
   // one core's wall time (1.0 = no pause). The edge daemon sets it from its config.
   double max_duty_cycle = 1.0;
-  // Called between kernels; returning false stops early (kCancelled).
+  // Called between kernels (and between end-to-end runs, and during the duty-cycle pauses);
+  // returning false stops early with a BenchErrc::kCancelled error (IsCancelled).
   std::function<bool()> keep_going;
 };
+
+// The benchmarks' own error codes (the project's Errc has no "stopped on request").
+enum class BenchErrc { kCancelled = 1 };
+const std::error_category& BenchCategory();
+// True for the error of a benchmark that keep_going stopped.
+bool IsCancelled(const Error& e);
 
 struct Timing {
   double median_ms = 0;
@@ -50,10 +61,19 @@ struct KernelMeasurement {
 // int8 kernels) is timed on those inputs.
 Result<std::vector<KernelMeasurement>> ProfileModelKernels(const model::Model& m,
                                                            const BenchOptions& o);
+// The same on an executor already bound (the edge daemon's serving one: no second copy of the
+// prepacked weights). Executor runs are const and may overlap with serving.
+Result<std::vector<KernelMeasurement>> ProfileModelKernels(const exec::Executor& ex,
+                                                           const BenchOptions& o);
 // The whole model, inference mode, same options.
 Result<Timing> ProfileEndToEnd(const model::Model& m, const BenchOptions& o);
+Result<Timing> ProfileEndToEnd(const exec::Executor& ex, const BenchOptions& o);
 // A one-node model with random weights for `key` (int8 keys get int8 weights and scales and a
-// quint8 input), timed like the above.
+// quint8 input), timed like the above. Kinds: conv2d, linear, add, mul, batch_norm, the
+// activations, pools, flatten, quantize, dequantize (each with a fused _relu/_relu6 where the
+// op takes one); others (concat, upsample: the key lacks their inputs or scale) are
+// kUnsupported. adaptive_avg_pool2d is built with a 1x1 output (the key does not record it;
+// every zoo model pools to 1x1), pools without ceil_mode.
 Result<KernelMeasurement> ProfileSyntheticKernel(const KernelKey& key, const BenchOptions& o);
 
 }  // namespace hadmc::hal
