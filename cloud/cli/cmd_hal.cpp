@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "hal_report.h"
 #include "hadmc/hal/backend.h"
 #include "hadmc/hal/profile.h"
+#include "hal_report.h"
 
 namespace hadmc::cli {
 namespace {
@@ -19,7 +19,7 @@ struct HalOptions {
   bool json = false;
   std::string name;
   std::vector<std::string> files;
-  std::string root;     // detect: a fake tree (tests)
+  std::string root;  // detect: a fake tree (tests)
   std::string backend = "auto";
 };
 
@@ -62,7 +62,8 @@ void RunList(const HalOptions& o) {
 void PrintField(const hal::HardwareProfile& p, const std::string& field, const std::string& value) {
   std::cout << "  " << Pad(field, 34) << value << "\n";
   auto src = p.sources.find(field);
-  if (src != p.sources.end()) std::cout << "  " << std::string(34, ' ') << "  source: " << src->second << "\n";
+  if (src != p.sources.end())
+    std::cout << "  " << std::string(34, ' ') << "  source: " << src->second << "\n";
 }
 
 void RunShow(const HalOptions& o) {
@@ -103,8 +104,8 @@ void RunValidate(const HalOptions& o) {
       ++bad;
     }
   }
-  if (bad) Fail(std::to_string(bad) + " of " + std::to_string(o.files.size()) +
-                " profile(s) invalid");
+  if (bad)
+    Fail(std::to_string(bad) + " of " + std::to_string(o.files.size()) + " profile(s) invalid");
 }
 
 void RunDetect(const HalOptions& o) {
@@ -113,8 +114,8 @@ void RunDetect(const HalOptions& o) {
   if (!choice) Fail(choice.error().message());
   if (o.json) {
     nlohmann::json j = DeviceReportJson(info);
-    j["selected_backend"] = {{"requested", o.backend}, {"backend", choice->backend},
-                             {"warning", choice->warning}};
+    j["selected_backend"] = {
+        {"requested", o.backend}, {"backend", choice->backend}, {"warning", choice->warning}};
     std::cout << j.dump(2) << "\n";
   } else {
     PrintDeviceReport(std::cout, info);
@@ -150,8 +151,7 @@ void PrintDeviceReport(std::ostream& out, const hal::DeviceInfo& info) {
   std::string isa;
   for (const std::string& f : info.isa) isa += (isa.empty() ? "" : " ") + f;
   row("ISA", isa.empty() ? "none of interest" : isa);
-  for (size_t i = 0; i < info.evidence.size(); ++i)
-    row(i == 0 ? "evidence" : "", info.evidence[i]);
+  for (size_t i = 0; i < info.evidence.size(); ++i) row(i == 0 ? "evidence" : "", info.evidence[i]);
   bool first = true;
   for (const auto& b : hal::Backends(info)) {
     row(first ? "backends" : "",
@@ -180,29 +180,45 @@ void RegisterHal(CLI::App& app, const GlobalOptions& g) {
   CLI::App* list = hal->add_subcommand("list", "List the hardware profiles with their key numbers");
   dir_option(list);
   list->add_flag("--json", o->json, "machine-readable output");
-  list->callback([o, &g] { ApplyGlobalOptions(g); RunList(*o); });
+  list->callback([o, &g] {
+    ApplyGlobalOptions(g);
+    RunList(*o);
+  });
 
   CLI::App* show = hal->add_subcommand("show", "Print one profile, each number with its source");
   show->add_option("name", o->name, "profile name, e.g. jetson_orin")->required();
   dir_option(show);
   show->add_flag("--json", o->json, "print the profile's JSON");
-  show->callback([o, &g] { ApplyGlobalOptions(g); RunShow(*o); });
+  show->callback([o, &g] {
+    ApplyGlobalOptions(g);
+    RunShow(*o);
+  });
 
   CLI::App* validate = hal->add_subcommand(
-      "validate", "Check profile files (strict: unknown keys, bad numbers, missing sources); "
-                  "exit 1 if any is invalid");
-  validate->add_option("files", o->files, "profile JSON files")->required()->check(CLI::ExistingFile);
-  validate->callback([o, &g] { ApplyGlobalOptions(g); RunValidate(*o); });
+      "validate",
+      "Check profile files (strict: unknown keys, bad numbers, missing sources); "
+      "exit 1 if any is invalid");
+  validate->add_option("files", o->files, "profile JSON files")
+      ->required()
+      ->check(CLI::ExistingFile);
+  validate->callback([o, &g] {
+    ApplyGlobalOptions(g);
+    RunValidate(*o);
+  });
 
   CLI::App* detect = hal->add_subcommand(
       "detect", "Detect this device (class, evidence) and which execution backends can run here");
   detect->add_flag("--json", o->json, "machine-readable output");
-  detect->add_option("--backend", o->backend,
-                     "backend to select: auto, cpu, cuda, ascend, mlu; one that cannot execute "
-                     "here falls back to cpu with a warning")
+  detect
+      ->add_option("--backend", o->backend,
+                   "backend to select: auto, cpu, cuda, ascend, mlu; one that cannot execute "
+                   "here falls back to cpu with a warning")
       ->capture_default_str();
   detect->add_option("--root", o->root, "prefix for every path looked at (a fake tree, for tests)");
-  detect->callback([o, &g] { ApplyGlobalOptions(g); RunDetect(*o); });
+  detect->callback([o, &g] {
+    ApplyGlobalOptions(g);
+    RunDetect(*o);
+  });
 }
 
 }  // namespace hadmc::cli

@@ -2,9 +2,8 @@
 // evidence, and which execution backends can run here and why (not).
 #pragma once
 
-#include <ostream>
-
 #include <nlohmann/json.hpp>
+#include <ostream>
 
 #include "hadmc/hal/detect.h"
 

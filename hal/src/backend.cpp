@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
-
 #include <nlohmann/json.hpp>
 
 namespace hadmc::hal {
@@ -13,7 +12,9 @@ namespace {
 class FixedBackend : public ExecutionBackend {
  public:
   FixedBackend(std::string name, bool available, std::string reason, std::string device)
-      : name_(std::move(name)), available_(available), reason_(std::move(reason)),
+      : name_(std::move(name)),
+        available_(available),
+        reason_(std::move(reason)),
         device_(std::move(device)) {}
   std::string name() const override { return name_; }
   bool available() const override { return available_; }

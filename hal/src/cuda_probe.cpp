@@ -21,11 +21,13 @@ CudaStatus ProbeCuda() {
     return s;
   }
   if (!s.built_with_cuda)
-    s.summary = "the linked LibTorch is built without CUDA (USE_CUDA=OFF; Debian's libtorch-dev "
-                "is CPU-only; rebuild with -DTorch_DIR=<a CUDA LibTorch>)";
+    s.summary =
+        "the linked LibTorch is built without CUDA (USE_CUDA=OFF; Debian's libtorch-dev "
+        "is CPU-only; rebuild with -DTorch_DIR=<a CUDA LibTorch>)";
   else if (s.devices == 0)
-    s.summary = "the linked LibTorch has CUDA but sees no device (driver, permissions or "
-                "CUDA_VISIBLE_DEVICES)";
+    s.summary =
+        "the linked LibTorch has CUDA but sees no device (driver, permissions or "
+        "CUDA_VISIBLE_DEVICES)";
   else
     s.summary = "LibTorch has CUDA and sees " + std::to_string(s.devices) + " device(s)";
   return s;

@@ -6,10 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 namespace hadmc::hal {
 namespace {
@@ -91,7 +90,8 @@ bool DetectNvidiaGpu(const std::string& root, DeviceInfo& info) {
        it.increment(ec)) {
     std::istringstream in(ReadText((it->path() / "information").string()));
     for (std::string line; std::getline(in, line);)
-      if (line.rfind("Model:", 0) == 0) models.push_back(line.substr(line.find_first_not_of(" \t", 6)));
+      if (line.rfind("Model:", 0) == 0)
+        models.push_back(line.substr(line.find_first_not_of(" \t", 6)));
   }
   if (models.empty()) {
     info.evidence.push_back("no GPU under /proc/driver/nvidia/gpus");
@@ -101,7 +101,8 @@ bool DetectNvidiaGpu(const std::string& root, DeviceInfo& info) {
   const bool a100 = models[0].find("A100") != std::string::npos;
   info.device_class = a100 ? "nvidia_a100" : "nvidia_gpu";
   info.profile = a100 ? "nvidia_a100" : "";
-  info.description = models[0] + (models.size() > 1 ? " (x" + std::to_string(models.size()) + ")" : "");
+  info.description =
+      models[0] + (models.size() > 1 ? " (x" + std::to_string(models.size()) + ")" : "");
   return true;
 }
 
@@ -134,12 +135,14 @@ bool DetectHygon(const std::string& root, DeviceInfo& info) {
   const std::string smi = FindTool("hy-smi", root);
   const bool hyhal = Exists(root + "/opt/hyhal");
   if (smi.empty() && !hyhal) {
-    info.evidence.push_back("/dev/kfd present but neither hy-smi nor /opt/hyhal: an AMD GPU, not "
-                            "a Hygon DCU; treated as the CPU");
+    info.evidence.push_back(
+        "/dev/kfd present but neither hy-smi nor /opt/hyhal: an AMD GPU, not "
+        "a Hygon DCU; treated as the CPU");
     return false;
   }
   info.evidence.push_back("present: /dev/kfd");
-  info.evidence.push_back(smi.empty() ? "/opt/hyhal present" : "hy-smi found at " + smi + " (not run)");
+  info.evidence.push_back(smi.empty() ? "/opt/hyhal present"
+                                      : "hy-smi found at " + smi + " (not run)");
   info.accelerators = {"/dev/kfd"};
   info.device_class = "hygon_dcu";
   info.profile = "hygon_dcu";
@@ -156,8 +159,9 @@ void DetectCpu(DeviceInfo& info) {
 #else
   info.device_class = "cpu";
 #endif
-  info.description = (info.cpu.model_name.empty() ? std::string("unknown CPU") : info.cpu.model_name) +
-                     ", " + std::to_string(info.cpu_cores) + " CPUs, " + CpuArchName(info.cpu.arch);
+  info.description =
+      (info.cpu.model_name.empty() ? std::string("unknown CPU") : info.cpu.model_name) + ", " +
+      std::to_string(info.cpu_cores) + " CPUs, " + CpuArchName(info.cpu.arch);
   info.evidence.push_back("no accelerator found: the CPU");
 }
 
@@ -169,9 +173,9 @@ std::string FindTool(const std::string& tool, const std::string& root) {
   std::istringstream in(path ? path : "/usr/local/bin:/usr/bin:/bin");
   for (std::string d; std::getline(in, d, ':');)
     if (!d.empty()) dirs.push_back(d);
-  for (const char* d : {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin",
-                        "/bin", "/usr/local/Ascend/driver/tools", "/usr/local/neuware/bin",
-                        "/opt/hyhal/bin"})
+  for (const char* d :
+       {"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin",
+        "/usr/local/Ascend/driver/tools", "/usr/local/neuware/bin", "/opt/hyhal/bin"})
     dirs.push_back(d);
   for (const std::string& d : dirs) {
     const std::string p = d + "/" + tool;
@@ -183,8 +187,8 @@ std::string FindTool(const std::string& tool, const std::string& root) {
 DeviceInfo Detect(const std::string& root) {
   DeviceInfo info;
   info.cpu = ParseCpuInfo(ReadText(root + "/proc/cpuinfo"));
-  info.cpu_cores = root.empty() ? static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN))
-                                : info.cpu.logical_cpus;
+  info.cpu_cores =
+      root.empty() ? static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)) : info.cpu.logical_cpus;
   for (const CpuFeature& f : info.cpu.KeyFeatures())
     if (f.present) info.isa.push_back(f.name);
 
@@ -200,10 +204,14 @@ DeviceInfo Detect(const std::string& root) {
 }
 
 nlohmann::json ToJson(const DeviceInfo& info) {
-  return {{"device_class", info.device_class}, {"description", info.description},
-          {"profile", info.profile},           {"cpu_cores", info.cpu_cores},
-          {"cpu_model", info.cpu.model_name},  {"cpu_arch", CpuArchName(info.cpu.arch)},
-          {"isa", info.isa},                   {"accelerators", info.accelerators},
+  return {{"device_class", info.device_class},
+          {"description", info.description},
+          {"profile", info.profile},
+          {"cpu_cores", info.cpu_cores},
+          {"cpu_model", info.cpu.model_name},
+          {"cpu_arch", CpuArchName(info.cpu.arch)},
+          {"isa", info.isa},
+          {"accelerators", info.accelerators},
           {"evidence", info.evidence}};
 }
 

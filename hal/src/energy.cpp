@@ -109,8 +109,11 @@ EnergyReading MeasureWithIna(const std::function<void()>& work, const std::vecto
   if (!last && error.empty()) error = last.error().message();
   const double seconds = Seconds(t0, t1);
   if (!error.empty())
-    return {.joules = profile.tdp_w * seconds, .seconds = seconds, .measured = false,
-            .source = "tdp-estimate", .note = "INA3221 read failed during the run: " + error};
+    return {.joules = profile.tdp_w * seconds,
+            .seconds = seconds,
+            .measured = false,
+            .source = "tdp-estimate",
+            .note = "INA3221 read failed during the run: " + error};
   // The sampler's last point can land after the work ended: integrate up to t1 only.
   while (samples.size() > 1 && samples.back().first > t1) samples.pop_back();
   samples.emplace_back(t1, *last);
@@ -118,7 +121,10 @@ EnergyReading MeasureWithIna(const std::function<void()>& work, const std::vecto
   for (size_t i = 1; i < samples.size(); ++i)
     joules += 0.5 * (samples[i - 1].second + samples[i].second) *
               Seconds(samples[i - 1].first, samples[i].first);
-  return {.joules = joules, .seconds = seconds, .measured = true, .source = "ina3221:" + where,
+  return {.joules = joules,
+          .seconds = seconds,
+          .measured = true,
+          .source = "ina3221:" + where,
           .note = std::to_string(rails.size()) + " rails summed, sampled every 10 ms"};
 }
 
@@ -135,8 +141,9 @@ Result<EnergyMeter> EnergyMeter::Open(const std::string& root) {
   if (::access(energy.c_str(), R_OK) != 0) {
     if (errno == EACCES)
       return MakeError(Errc::kPermissionDenied,
-                       std::string(kRaplDir) + "/energy_uj is root-only (Linux 5.10+, the PLATYPUS "
-                       "fix): run as root or make it readable with a udev rule");
+                       std::string(kRaplDir) +
+                           "/energy_uj is root-only (Linux 5.10+, the PLATYPUS "
+                           "fix): run as root or make it readable with a udev rule");
     return MakeError(ErrnoError("access " + energy));
   }
   EnergyMeter m;
@@ -168,15 +175,21 @@ EnergyReading MeasureEnergy(const std::function<void()>& work, const HardwarePro
       // The counter wraps at max_energy_range_uj; one wrap is all a short run can see.
       if (joules < 0 && meter->max_range_joules() > 0) joules += meter->max_range_joules();
       if (joules >= 0)
-        return {.joules = joules, .seconds = Seconds(t0, t1), .measured = true,
-                .source = meter->source(), .note = "whole package, all processes"};
+        return {.joules = joules,
+                .seconds = Seconds(t0, t1),
+                .measured = true,
+                .source = meter->source(),
+                .note = "whole package, all processes"};
       why = "RAPL counter went backwards without a known range";
     } else {
       why = "RAPL read failed: " + (before ? after.error() : before.error()).String();
     }
     // The work has run; estimate from its time rather than running it again.
-    return {.joules = profile.tdp_w * Seconds(t0, t1), .seconds = Seconds(t0, t1),
-            .measured = false, .source = "tdp-estimate", .note = why};
+    return {.joules = profile.tdp_w * Seconds(t0, t1),
+            .seconds = Seconds(t0, t1),
+            .measured = false,
+            .source = "tdp-estimate",
+            .note = why};
   }
   why = "RAPL: " + meter.error().message();
   std::string where;
@@ -191,7 +204,10 @@ EnergyReading MeasureEnergy(const std::function<void()>& work, const HardwarePro
   const Clock::time_point t0 = Clock::now();
   work();
   const double s = Seconds(t0, Clock::now());
-  return {.joules = profile.tdp_w * s, .seconds = s, .measured = false, .source = "tdp-estimate",
+  return {.joules = profile.tdp_w * s,
+          .seconds = s,
+          .measured = false,
+          .source = "tdp-estimate",
           .note = why + "; estimated as the profile's TDP x time"};
 }
 

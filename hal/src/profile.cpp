@@ -5,9 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace hadmc::hal {
 namespace {
@@ -30,12 +29,23 @@ struct FieldSpec {
   bool required;
 };
 constexpr FieldSpec kFields[] = {
-    {"name", true},           {"display_name", true},         {"kind", true},
-    {"peak_tops", true},      {"memory_bandwidth_gbs", true}, {"tdp_w", true},
-    {"precisions", true},     {"tensor_cores", true},         {"sparsity_2_4", true},
-    {"compute_efficiency", true}, {"memory_efficiency", true}, {"kernel_overhead_us", true},
-    {"channel_step", true},   {"channel_step_by_precision", false}, {"cores", false},
-    {"notes", false},         {"sources", true},
+    {"name", true},
+    {"display_name", true},
+    {"kind", true},
+    {"peak_tops", true},
+    {"memory_bandwidth_gbs", true},
+    {"tdp_w", true},
+    {"precisions", true},
+    {"tensor_cores", true},
+    {"sparsity_2_4", true},
+    {"compute_efficiency", true},
+    {"memory_efficiency", true},
+    {"kernel_overhead_us", true},
+    {"channel_step", true},
+    {"channel_step_by_precision", false},
+    {"cores", false},
+    {"notes", false},
+    {"sources", true},
 };
 
 // Builds errors that name the file and the field.
@@ -62,10 +72,10 @@ class Checker {
     const double v = j.get<double>();
     if (!std::isfinite(v)) return Fail(field, "must be finite");
     if (allow_zero ? v < 0 : v <= 0)
-      return Fail(field, std::string("must be ") + (allow_zero ? ">= 0" : "> 0") + ", got " +
-                             j.dump());
-    if (max > 0 && v > max) return Fail(field, "must be at most " + json(max).dump() + ", got " +
-                                               j.dump());
+      return Fail(field,
+                  std::string("must be ") + (allow_zero ? ">= 0" : "> 0") + ", got " + j.dump());
+    if (max > 0 && v > max)
+      return Fail(field, "must be at most " + json(max).dump() + ", got " + j.dump());
     return v;
   }
   Result<int64_t> PositiveInt(const json& j, const std::string& field) const {
@@ -147,14 +157,16 @@ Status CheckSources(const json& j, const Checker& c, HardwareProfile& p) {
     if (s->empty()) return c.Fail("sources." + it.key(), "empty source");
     p.sources[it.key()] = *s;
   }
-  std::vector<std::string> numeric = {"memory_bandwidth_gbs", "tdp_w", "compute_efficiency",
-                                      "memory_efficiency", "kernel_overhead_us", "channel_step"};
+  std::vector<std::string> numeric = {"memory_bandwidth_gbs", "tdp_w",
+                                      "compute_efficiency",   "memory_efficiency",
+                                      "kernel_overhead_us",   "channel_step"};
   if (j.contains("cores")) numeric.push_back("cores");
   for (const auto& [prec, v] : p.peak_tops) numeric.push_back("peak_tops." + prec);
   for (const auto& [prec, v] : p.channel_step_by_precision)
     numeric.push_back("channel_step_by_precision." + prec);
   for (const std::string& f : numeric)
-    if (!p.sources.count(f)) return c.Fail("sources." + f, "missing: say where " + f + " comes from");
+    if (!p.sources.count(f))
+      return c.Fail("sources." + f, "missing: say where " + f + " comes from");
   for (const auto& [field, s] : p.sources) {
     const bool is_numeric = std::find(numeric.begin(), numeric.end(), field) != numeric.end();
     const bool is_flag = field == "tensor_cores" || field == "sparsity_2_4";
@@ -170,11 +182,11 @@ bool IsIdentifier(const std::string& s) {
   });
 }
 
-#define HADMC_ASSIGN(lhs, expr)                                     \
-  do {                                                              \
-    auto hadmc_v_ = (expr);                                         \
+#define HADMC_ASSIGN(lhs, expr)                                        \
+  do {                                                                 \
+    auto hadmc_v_ = (expr);                                            \
     if (!hadmc_v_) return tl::unexpected(std::move(hadmc_v_.error())); \
-    lhs = *hadmc_v_;                                                \
+    lhs = *hadmc_v_;                                                   \
   } while (0)
 
 }  // namespace
@@ -191,7 +203,8 @@ Result<HardwareProfile> ParseProfile(const json& j, const std::string& origin) {
   HADMC_ASSIGN(p.kind, c.String(j.at("kind"), "kind"));
   if (!KnownKinds().count(p.kind)) return c.Fail("kind", "must be cpu, gpu, npu or mlu");
   HADMC_TRY(ParsePrecisions(j, c, p));
-  HADMC_ASSIGN(p.memory_bandwidth_gbs, c.Number(j.at("memory_bandwidth_gbs"), "memory_bandwidth_gbs"));
+  HADMC_ASSIGN(p.memory_bandwidth_gbs,
+               c.Number(j.at("memory_bandwidth_gbs"), "memory_bandwidth_gbs"));
   HADMC_ASSIGN(p.tdp_w, c.Number(j.at("tdp_w"), "tdp_w"));
   HADMC_ASSIGN(p.tensor_cores, c.Bool(j.at("tensor_cores"), "tensor_cores"));
   HADMC_ASSIGN(p.sparsity_2_4, c.Bool(j.at("sparsity_2_4"), "sparsity_2_4"));
@@ -265,9 +278,8 @@ HardwareProfile ScaledToCores(const HardwareProfile& p, int cores) {
   for (auto& [prec, tops] : s.peak_tops) tops *= f;
   s.tdp_w *= f;
   s.cores = cores;
-  s.notes += (s.notes.empty() ? "" : " ") + std::string("Scaled from ") +
-             std::to_string(p.cores) + " to " + std::to_string(cores) +
-             " cores (peak and TDP linear, bandwidth unchanged).";
+  s.notes += (s.notes.empty() ? "" : " ") + std::string("Scaled from ") + std::to_string(p.cores) +
+             " to " + std::to_string(cores) + " cores (peak and TDP linear, bandwidth unchanged).";
   return s;
 }
 
@@ -296,7 +308,8 @@ Result<std::vector<HardwareProfile>> LoadAllProfiles(const std::string& dir_in) 
   std::vector<std::string> paths;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
     if (it->path().extension() == ".json") paths.push_back(it->path().string());
-  if (ec) return MakeError(Errc::kNotFound, "hardware profile directory " + dir + ": " + ec.message());
+  if (ec)
+    return MakeError(Errc::kNotFound, "hardware profile directory " + dir + ": " + ec.message());
   std::sort(paths.begin(), paths.end());
   std::vector<HardwareProfile> out;
   for (const std::string& path : paths) {

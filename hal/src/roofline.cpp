@@ -20,9 +20,8 @@ std::string PrecisionUsed(const std::string& precision, const HardwareProfile& p
 RooflineEstimate Roofline(const KernelInstance& k, const HardwareProfile& p) {
   RooflineEstimate e;
   e.precision_used = PrecisionUsed(ir::PrecisionName(k.key.precision), p);
-  const double peak_ops = e.precision_used.empty()
-                              ? 0
-                              : p.peak_tops.at(e.precision_used) * 1e12 * p.compute_efficiency;
+  const double peak_ops =
+      e.precision_used.empty() ? 0 : p.peak_tops.at(e.precision_used) * 1e12 * p.compute_efficiency;
   const double bytes_per_s = p.memory_bandwidth_gbs * 1e9 * p.memory_efficiency;
   e.compute_ms = peak_ops > 0 ? 2.0 * static_cast<double>(k.macs) / peak_ops * 1e3 : 0;
   e.memory_ms = bytes_per_s > 0 ? static_cast<double>(k.bytes) / bytes_per_s * 1e3 : 0;

@@ -1,8 +1,8 @@
+#include "hadmc/hal/backend.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "hadmc/hal/backend.h"
 
 namespace hadmc::hal {
 namespace {
@@ -82,8 +82,7 @@ TEST(BackendTest, UnknownBackendIsRefusedWithTheKnownNames) {
   auto choice = SelectBackend("tpu", FakeDevice("x86_cpu"));
   ASSERT_FALSE(choice);
   EXPECT_TRUE(choice.error().Is(Errc::kInvalidArgument));
-  EXPECT_NE(choice.error().message().find("known: auto, ascend, mlu, cuda, cpu"),
-            std::string::npos)
+  EXPECT_NE(choice.error().message().find("known: auto, ascend, mlu, cuda, cpu"), std::string::npos)
       << choice.error().String();
 }
 

@@ -1,15 +1,14 @@
-#include <gtest/gtest.h>
+#include "hadmc/hal/detect.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
-#include "hadmc/hal/detect.h"
 #include "hadmc/hal/device_class.h"
 #include "hadmc/hal/profile.h"
 #include "test_paths.h"
@@ -114,8 +113,8 @@ TEST_F(DetectTest, MluByNumberedDeviceNode) {
 }
 
 TEST_F(DetectTest, NodesThatOnlyLookAlikeAreIgnored) {
-  Write("/dev/davinci", "");           // no number
-  Write("/dev/cambricon_devx", "");    // not a number
+  Write("/dev/davinci", "");         // no number
+  Write("/dev/cambricon_devx", "");  // not a number
   EXPECT_EQ(Run().accelerators, std::vector<std::string>{});
 }
 

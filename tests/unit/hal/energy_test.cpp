@@ -1,5 +1,6 @@
-#include <gtest/gtest.h>
+#include "hadmc/hal/energy.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include "hadmc/hal/energy.h"
 
 namespace hadmc::hal {
 namespace {
@@ -118,8 +117,7 @@ TEST_F(EnergyTest, JetsonInaRailsAreIntegrated) {
   Write(mon + "/in3_input", "5000\n");
   Write(mon + "/curr3_input", "9999\n");
   const EnergyReading r = MeasureEnergy(
-      [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); }, profile_,
-      root_.string());
+      [] { std::this_thread::sleep_for(std::chrono::milliseconds(60)); }, profile_, root_.string());
   EXPECT_TRUE(r.measured) << r.note;
   EXPECT_EQ(r.source, "ina3221:" + mon);
   EXPECT_GE(r.seconds, 0.06);

@@ -1,16 +1,15 @@
-#include <gtest/gtest.h>
+#include "hadmc/hal/profile.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
-#include "hadmc/hal/profile.h"
 #include "test_paths.h"
 
 namespace hadmc::hal {
@@ -104,11 +103,19 @@ TEST(ProfileTest, ValidationErrorsNameTheFileAndTheField) {
        [](json& j) { j["precisions"] = json::array({"fp32"}); },
        "field 'peak_tops.int8': 'int8' is not in precisions"},
       {"precision without a peak",
-       [](json& j) { j["precisions"] = json::array({"fp32", "int8", "fp16"}); },
+       [](json& j) {
+         j["precisions"] = json::array({"fp32", "int8", "fp16"});
+       },
        "field 'peak_tops.fp16': missing"},
-      {"unknown precision", [](json& j) { j["precisions"] = json::array({"fp32", "bf16"}); },
+      {"unknown precision",
+       [](json& j) {
+         j["precisions"] = json::array({"fp32", "bf16"});
+       },
        "field 'precisions': unknown precision 'bf16'"},
-      {"precision twice", [](json& j) { j["precisions"] = json::array({"fp32", "int8", "fp32"}); },
+      {"precision twice",
+       [](json& j) {
+         j["precisions"] = json::array({"fp32", "int8", "fp32"});
+       },
        "field 'precisions': 'fp32' listed twice"},
       {"efficiency above 1", [](json& j) { j["compute_efficiency"] = 1.5; },
        "field 'compute_efficiency': must be at most 1"},
@@ -118,7 +125,8 @@ TEST(ProfileTest, ValidationErrorsNameTheFileAndTheField) {
        "field 'channel_step': must be an integer >= 1"},
       {"unknown kind", [](json& j) { j["kind"] = "tpu"; }, "field 'kind': must be cpu"},
       {"cores on a gpu", [](json& j) { j["kind"] = "gpu"; }, "field 'cores': only CPU profiles"},
-      {"flag as number", [](json& j) { j["tensor_cores"] = 1; }, "field 'tensor_cores': must be true"},
+      {"flag as number", [](json& j) { j["tensor_cores"] = 1; },
+       "field 'tensor_cores': must be true"},
       {"step for an unlisted precision",
        [](json& j) {
          j["channel_step_by_precision"] = {{"fp16", 8}};

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "hadmc/hal/roofline.h"
+
+#include <gtest/gtest.h>
 
 namespace hadmc::hal {
 namespace {

@@ -13,22 +13,21 @@
 // Only the CPU classes can be seen on the machines this project is built and tested on.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "hadmc/hal/cpu_features.h"
 
 namespace hadmc::hal {
 
 struct DeviceInfo {
-  std::string device_class;  // the class the LUT is keyed by (see above)
-  std::string description;   // "NVIDIA Jetson AGX Orin Developer Kit", "AMD EPYC, 2 CPUs, x86"
-  std::string profile;       // the shipped hardware profile describing it, "" if none
-  int cpu_cores = 0;         // online CPUs (on a fake root: cpuinfo's processor entries)
-  CpuFeatures cpu;           // parsed from <root>/proc/cpuinfo
-  std::vector<std::string> isa;           // present key CPU extensions: "AVX2", "FMA", ...
+  std::string device_class;      // the class the LUT is keyed by (see above)
+  std::string description;       // "NVIDIA Jetson AGX Orin Developer Kit", "AMD EPYC, 2 CPUs, x86"
+  std::string profile;           // the shipped hardware profile describing it, "" if none
+  int cpu_cores = 0;             // online CPUs (on a fake root: cpuinfo's processor entries)
+  CpuFeatures cpu;               // parsed from <root>/proc/cpuinfo
+  std::vector<std::string> isa;  // present key CPU extensions: "AVX2", "FMA", ...
   std::vector<std::string> accelerators;  // accelerator device nodes seen: "/dev/davinci0"
   std::vector<std::string> evidence;      // each file or tool looked for, and what was found
 };
