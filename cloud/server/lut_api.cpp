@@ -14,6 +14,7 @@
 #include "cloud_context.h"
 #include "hadmc/common/log.h"
 #include "hadmc/hal/lut.h"
+#include "hadmc/server/lut_json.h"
 #include "hadmc/store/manifest.h"
 
 namespace hadmc::server {
@@ -29,15 +30,6 @@ constexpr size_t kMaxJobKernels = 4096;
 constexpr int64_t kMaxRuns = 100'000;
 // A LUT file can hold every kernel of every model searched for a class.
 constexpr uint64_t kLutImportBytes = 16ull << 20;
-
-bool ValidDeviceClass(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_' || c == '-'))
-      return false;
-  return true;
-}
 
 // A validation failure naming the field: "kernels[3].p90_ms: must be >= median_ms".
 struct FieldError {
@@ -180,28 +172,16 @@ HttpResponse GetPendingJobs(CloudContext& ctx, const HttpRequest& req, const Pat
 
 HttpResponse GetLut(CloudContext& ctx, const HttpRequest&, const PathParams& p) {
   const std::string& cls = p.at("device_class");
-  if (!ValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
+  if (!IsValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
   auto lut = ctx.registry->Lut(cls);
   if (!lut) return ErrorResponse(lut.error());
-  json out = hal::ToJson(hal::LatencyLut(cls, std::move(lut->rows)));
-  json e2e = json::array();
-  for (const auto& r : lut->e2e) {
-    json row = {{"model", r.model},         {"version", r.version}, {"batch", r.batch},
-                {"median_ms", r.median_ms}, {"p90_ms", r.p90_ms},   {"count", r.count},
-                {"updated_at", r.updated_at}};
-    if (r.joules_per_inference) {
-      row["joules_per_inference"] = *r.joules_per_inference;
-      row["energy_source"] = r.energy_source;
-    }
-    e2e.push_back(std::move(row));
-  }
-  out["e2e"] = std::move(e2e);
+  const json out = DeviceLutJson(*lut);
   return JsonResponse(200, out);
 }
 
 HttpResponse ImportLut(CloudContext& ctx, const HttpRequest& req, const PathParams& p) {
   const std::string& cls = p.at("device_class");
-  if (!ValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
+  if (!IsValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
   HttpResponse error;
   auto j = ParseJsonObject(req, &error);
   if (!j) return error;
@@ -218,7 +198,7 @@ HttpResponse ImportLut(CloudContext& ctx, const HttpRequest& req, const PathPara
 
 HttpResponse PostJob(CloudContext& ctx, const HttpRequest& req, const PathParams& p) {
   const std::string& cls = p.at("device_class");
-  if (!ValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
+  if (!IsValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
   HttpResponse error;
   auto j = ParseJsonObject(req, &error);
   if (!j) return error;
@@ -245,7 +225,7 @@ HttpResponse PostJob(CloudContext& ctx, const HttpRequest& req, const PathParams
 
 HttpResponse ListJobs(CloudContext& ctx, const HttpRequest&, const PathParams& p) {
   const std::string& cls = p.at("device_class");
-  if (!ValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
+  if (!IsValidDeviceClass(cls)) return HttpResponse::Error(400, "device_class: must be [a-z0-9_-]");
   auto jobs = ctx.registry->ListProfileJobs(cls);
   if (!jobs) return ErrorResponse(jobs.error());
   json out = json::array();
@@ -264,6 +244,32 @@ net::RouteHandler Bind(CloudContext& ctx, Fn fn) {
 }
 
 }  // namespace
+
+bool IsValidDeviceClass(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+          c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+json DeviceLutJson(const registry::DeviceLut& lut) {
+  json out = hal::ToJson(hal::LatencyLut(lut.device_class, lut.rows));
+  json e2e = json::array();
+  for (const auto& r : lut.e2e) {
+    json row = {{"model", r.model},         {"version", r.version}, {"batch", r.batch},
+                {"median_ms", r.median_ms}, {"p90_ms", r.p90_ms},   {"count", r.count},
+                {"updated_at", r.updated_at}};
+    if (r.joules_per_inference) {
+      row["joules_per_inference"] = *r.joules_per_inference;
+      row["energy_source"] = r.energy_source;
+    }
+    e2e.push_back(std::move(row));
+  }
+  out["e2e"] = std::move(e2e);
+  return out;
+}
 
 void AddLutDeviceRoutes(net::Router& r, CloudContext& ctx) {
   // A report answering a large profiling job is bigger than a heartbeat.
