@@ -43,6 +43,39 @@ LocalApi::LocalApi(const Runtime& runtime, uint64_t max_body_bytes) : runtime_(r
                  .dump();
     return r;
   });
+  router_.Add("POST", "/v1/profile", 0, [this](const net::HttpRequest&, const net::PathParams&) {
+    std::function<std::string()> handler;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      handler = profile_;
+    }
+    if (!handler) return net::HttpResponse::Error(501, "no daemon behind this API to profile");
+    if (!runtime_.Active()) return net::HttpResponse::Error(409, "no model is loaded yet");
+    if (std::string refused = handler(); !refused.empty())
+      return net::HttpResponse::Error(409, refused);
+    net::HttpResponse r;
+    r.status = 202;
+    r.body = json{{"status", "profile requested"},
+                  {"note", "GET /v1/status shows last_profile once it is done"}}
+                 .dump();
+    return r;
+  });
+}
+
+void LocalApi::SetProfileHandler(std::function<std::string()> handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  profile_ = std::move(handler);
+}
+
+void LocalApi::SetLastProfile(const ProfileStatus& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_profile_ = status;
+}
+
+void LocalApi::SetProfileJobs(uint64_t answered, const std::string& error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  jobs_answered_ = answered;
+  jobs_error_ = error;
 }
 
 void LocalApi::SetLastError(const std::string& message) {
@@ -208,6 +241,13 @@ net::HttpResponse LocalApi::Status() const {
   auto m = runtime_.Active();
   std::lock_guard<std::mutex> lock(mu_);
   net::HttpResponse r;
+  json profile = nullptr;
+  if (last_profile_)
+    profile = {{"at", last_profile_->at},
+               {"version", last_profile_->version},
+               {"kernels", last_profile_->kernels},
+               {"e2e_ms", last_profile_->e2e_ms},
+               {"error", last_profile_->error}};
   r.body = json{{"version", m ? m->version : 0},
                 {"state", state_},
                 {"last_sync", last_sync_},
@@ -216,7 +256,9 @@ net::HttpResponse LocalApi::Status() const {
                 {"swaps", runtime_.swaps()},
                 {"warm_latency_ms", m ? m->warm_latency_ms : 0.0},
                 {"input_shape", m ? m->input_shape : std::vector<int64_t>{}},
-                {"last_error", last_error_}}
+                {"last_error", last_error_},
+                {"last_profile", std::move(profile)},
+                {"profile_jobs", {{"answered", jobs_answered_}, {"error", jobs_error_}}}}
                .dump();
   return r;
 }
@@ -240,7 +282,11 @@ net::HttpResponse LocalApi::Metrics() const {
     << "# HELP hadmc_edge_sync_bytes_total Block bytes received by sync.\n# TYPE hadmc_edge_sync_bytes_total counter\n"
     << "hadmc_edge_sync_bytes_total " << sync_bytes_ << "\n"
     << "# HELP hadmc_edge_swaps_total Model swaps (activations and rollbacks).\n# TYPE hadmc_edge_swaps_total counter\n"
-    << "hadmc_edge_swaps_total " << runtime_.swaps() << "\n";
+    << "hadmc_edge_swaps_total " << runtime_.swaps() << "\n"
+    << "# HELP hadmc_profile_runs_total Profiles of the serving model and profiling jobs, by outcome.\n"
+    << "# TYPE hadmc_profile_runs_total counter\n"
+    << "hadmc_profile_runs_total{outcome=\"reported\"} " << profile_runs_ << "\n"
+    << "hadmc_profile_runs_total{outcome=\"failed\"} " << profile_errors_ << "\n";
   auto m = runtime_.Active();
   s << "# HELP hadmc_edge_model_version Serving model version (0: none).\n# TYPE hadmc_edge_model_version gauge\n"
     << "hadmc_edge_model_version " << (m ? m->version : 0) << "\n";

@@ -46,6 +46,12 @@ class Fields {
     out = v.get<double>();
     return {};
   }
+  Status Bool(const std::string& key, bool& out) const {
+    if (!j_.contains(key)) return {};
+    if (!j_[key].is_boolean()) return Bad(prefix_ + key, "true or false", j_[key]);
+    out = j_[key].get<bool>();
+    return {};
+  }
   Status Strings(const std::string& key, std::vector<std::string>& out, bool required) const {
     if (!j_.contains(key)) return Missing(key, required);
     const json& v = j_[key];
@@ -90,9 +96,10 @@ Result<EdgedConfig> ParseEdgedConfig(const json& j, const std::string& where,
                                      const std::string& base_dir) {
   EdgedConfig c;
   const Fields top(j, where, "");
-  HADMC_TRY(top.Known({"server", "model", "channel", "pinned_keys", "state_dir", "sync", "runtime", "api"}));
+  HADMC_TRY(top.Known({"server", "model", "channel", "pinned_keys", "state_dir", "sync", "runtime",
+                      "api", "profile"}));
   const Fields server = top.Sub("server"), sync = top.Sub("sync"), runtime = top.Sub("runtime"),
-               api = top.Sub("api");
+               api = top.Sub("api"), profile = top.Sub("profile");
   if (!j.contains("server"))
     return MakeError(Errc::kInvalidArgument, where + ": missing required field 'server'");
   HADMC_TRY(server.Known({"url", "ca", "cert", "key"}));
@@ -124,6 +131,12 @@ Result<EdgedConfig> ParseEdgedConfig(const json& j, const std::string& where,
   HADMC_TRY(api.Known({"address", "port"}));
   HADMC_TRY(api.Str("address", c.api_address, false));
   HADMC_TRY(api.Int("port", c.api_port, 1, 65535));
+  HADMC_TRY(profile.Known({"enabled", "runs", "threads", "max_duty_cycle", "jobs_interval_s"}));
+  HADMC_TRY(profile.Bool("enabled", c.profile_enabled));
+  HADMC_TRY(profile.Int("runs", c.profile_runs, 1, 10000));
+  HADMC_TRY(profile.Int("threads", c.profile_threads, 1, 1024));
+  HADMC_TRY(profile.Num("max_duty_cycle", c.profile_max_duty_cycle, 0.01, 1));
+  HADMC_TRY(profile.Int("jobs_interval_s", c.profile_jobs_interval_s, 0, 86400));
   for (std::string* p : {&c.ca_file, &c.cert_file, &c.key_file, &c.state_dir}) *p = Resolve(base_dir, *p);
   for (std::string& k : c.pinned_keys) k = Resolve(base_dir, k);
   return c;

@@ -66,6 +66,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const EdgedConfig& config) {
   auto report = net::HttpsClient::Create(config.server_url, sc.tls);
   if (!report) return MakeError(report.error());
   d->report_client_ = std::move(*report);
+  d->profiler_ = std::make_unique<Profiler>(*d->report_client_, d->device_id_, config.model);
   sc.concurrency = config.concurrency;
   sc.retain_versions = config.retain_versions;
   auto syncer = Syncer::Open(sc);
@@ -76,6 +77,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const EdgedConfig& config) {
   HADMC_TRY(EnsureApiCertificate(api_dir));
   d->api_ = std::make_shared<LocalApi>(d->runtime_);
   d->api_->SetRollbackHandler([raw = d.get()] { raw->RequestRollback(); });
+  d->api_->SetProfileHandler([raw = d.get()] { return raw->RequestProfile(); });
   auto server = net::HttpsServer::Create(2);
   if (!server) return MakeError(server.error());
   d->server_ = std::move(*server);
@@ -292,6 +294,7 @@ void Daemon::Run() {
     failures = ok ? 0 : failures + 1;
     Heartbeat();  // after every poll: the cloud sees the outcome, good or bad
     Notify("WATCHDOG=1");
+    ProfileIfDue(timing);  // a new version is profiled once it has passed probation
     double wait = timing.poll_interval_s;
     if (failures > 0)
       wait = std::min<double>(timing.max_backoff_s, timing.poll_interval_s * std::pow(2.0, failures));
@@ -307,11 +310,19 @@ void Daemon::Run() {
     std::unique_lock<std::mutex> lock(mu_);
     while (!stop_ && std::chrono::steady_clock::now() < until) {
       cv_.wait_until(lock, std::min(until, std::chrono::steady_clock::now() + std::chrono::seconds(10)),
-                     [this] { return stop_.load() || rollback_requested_.load(); });
+                     [this] {
+                       return stop_.load() || rollback_requested_.load() ||
+                              profile_requested_.load();
+                     });
       Notify("WATCHDOG=1");
       if (!stop_ && rollback_requested_.exchange(false)) {
         lock.unlock();
         RollbackOnCommand();
+        lock.lock();
+      }
+      if (!stop_ && profile_requested_.load()) {
+        lock.unlock();
+        ProfileIfDue(config());
         lock.lock();
       }
     }
@@ -354,6 +365,11 @@ Status Daemon::Reload(const EdgedConfig& next) {
   config_.probation_max_error_rate = next.probation_max_error_rate;
   config_.probation_max_p99_ratio = next.probation_max_p99_ratio;
   config_.max_latency_ratio = next.max_latency_ratio;
+  config_.profile_enabled = next.profile_enabled;
+  config_.profile_runs = next.profile_runs;
+  config_.profile_threads = next.profile_threads;
+  config_.profile_max_duty_cycle = next.profile_max_duty_cycle;
+  config_.profile_jobs_interval_s = next.profile_jobs_interval_s;
   runtime_.SetMaxLatencyRatio(next.max_latency_ratio);
   Log().info("edged: config reloaded (poll every {} s, jitter {}, backoff up to {} s)",
              config_.poll_interval_s, config_.jitter, config_.max_backoff_s);
@@ -363,6 +379,60 @@ Status Daemon::Reload(const EdgedConfig& next) {
 void Daemon::RequestRollback() {
   rollback_requested_ = true;
   cv_.notify_all();
+}
+
+std::string Daemon::RequestProfile() {
+  if (!config().profile_enabled) return "the profiler is off (profile.enabled in the config)";
+  profile_requested_ = true;
+  cv_.notify_all();
+  return "";
+}
+
+void Daemon::ProfileIfDue(const EdgedConfig& c) {
+  const bool requested = profile_requested_.exchange(false);
+  if (!c.profile_enabled) return;
+  ProfilerOptions o;
+  o.runs = c.profile_runs;
+  o.threads = c.profile_threads;
+  o.max_duty_cycle = c.profile_max_duty_cycle;
+  // Timing a big model takes a while: keep the watchdog fed, and give way at once to a stop or
+  // an operator's rollback (the version is then profiled at a later turn).
+  const auto keep_going = [this] {
+    Notify("WATCHDOG=1");
+    return !stop_ && !rollback_requested_;
+  };
+  auto m = runtime_.Active();
+  if (m && (requested || !profiled_.count(m->version))) {
+    auto r = profiler_->ProfileAndReport(*m, o, keep_going);
+    if (!r && hal::IsCancelled(r.error())) {
+      Log().info("edged: profiling version {} stopped", m->version);
+    } else {
+      // Profiled, reported or not: a failed report is retried on request, not at every poll.
+      profiled_.insert(m->version);
+      ProfileStatus st{store::NowRfc3339(), m->version, r ? r->kernels.size() : 0,
+                       r && r->e2e ? r->e2e->median_ms : 0.0, r ? "" : r.error().message()};
+      if (r)
+        Log().info("edged: version {} profiled and reported: {} kernels, {:.3f} ms end to end",
+                   m->version, st.kernels, st.e2e_ms);
+      else
+        Log().warn("edged: {}", st.error);
+      api_->SetLastProfile(st);
+      api_->CountProfileRun(r.has_value());
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (c.profile_jobs_interval_s <= 0 || now < next_jobs_check_ || stop_) return;
+  next_jobs_check_ = now + std::chrono::seconds(c.profile_jobs_interval_s);
+  auto answered = profiler_->AnswerJobs(o, m ? m->version : 0, keep_going);
+  if (!answered && hal::IsCancelled(answered.error())) {
+    next_jobs_check_ = now;  // asked again at the next turn
+    return;
+  }
+  if (answered) jobs_answered_ += static_cast<uint64_t>(*answered);
+  else Log().warn("edged: profiling jobs: {}", answered.error().message());
+  for (int i = 0; answered && i < *answered; ++i) api_->CountProfileRun(true);
+  if (!answered) api_->CountProfileRun(false);
+  api_->SetProfileJobs(jobs_answered_, answered ? "" : answered.error().message());
 }
 
 void Daemon::RollbackOnCommand() {

@@ -57,11 +57,40 @@ TEST(EdgedConfigTest, ErrorsNameTheField) {
   EXPECT_NE(ErrorOf(nlohmann::json::array()).find("must be an object"), std::string::npos);
 }
 
+TEST(EdgedConfigTest, TheProfilerSection) {
+  auto c = ParseEdgedConfig(Minimal(), "edged.json", "/etc/hadmc");
+  ASSERT_TRUE(c) << c.error().String();
+  EXPECT_TRUE(c->profile_enabled);
+  EXPECT_EQ(c->profile_runs, 50);
+  EXPECT_EQ(c->profile_threads, 1);
+  EXPECT_DOUBLE_EQ(c->profile_max_duty_cycle, 0.25);
+  auto j = Minimal();
+  j["profile"] = {{"enabled", false}, {"runs", 5}, {"threads", 2}, {"max_duty_cycle", 1.0},
+                  {"jobs_interval_s", 0}};
+  c = ParseEdgedConfig(j, "edged.json", "/etc/hadmc");
+  ASSERT_TRUE(c) << c.error().String();
+  EXPECT_FALSE(c->profile_enabled);
+  EXPECT_EQ(c->profile_runs, 5);
+  EXPECT_EQ(c->profile_threads, 2);
+  EXPECT_DOUBLE_EQ(c->profile_max_duty_cycle, 1.0);
+  EXPECT_EQ(c->profile_jobs_interval_s, 0);
+  j["profile"] = {{"enabled", "yes"}};
+  EXPECT_NE(ErrorOf(j).find("field 'profile.enabled' must be true or false"), std::string::npos)
+      << ErrorOf(j);
+  j["profile"] = {{"runs", 0}};
+  EXPECT_NE(ErrorOf(j).find("'profile.runs'"), std::string::npos) << ErrorOf(j);
+  j["profile"] = {{"max_duty_cycle", 0}};
+  EXPECT_NE(ErrorOf(j).find("'profile.max_duty_cycle'"), std::string::npos) << ErrorOf(j);
+  j["profile"] = {{"run", 5}};
+  EXPECT_NE(ErrorOf(j).find("unknown field 'profile.run'"), std::string::npos) << ErrorOf(j);
+}
+
 TEST(EdgedConfigTest, TheShippedExampleLoads) {
   auto c = LoadEdgedConfig(std::string(HADMC_SOURCE_DIR) + "/configs/edged.json");
   ASSERT_TRUE(c) << c.error().String();
   EXPECT_EQ(c->model, "resnet");
   EXPECT_EQ(c->api_port, 8470);
+  EXPECT_EQ(c->profile_runs, 50);
   EXPECT_FALSE(LoadEdgedConfig("/nonexistent/edged.json"));
 }
 

@@ -13,11 +13,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "hadmc/edge/edged_config.h"
 #include "hadmc/hal/device_class.h"
 #include "hadmc/edge/local_api.h"
+#include "hadmc/edge/profiler.h"
 #include "hadmc/edge/runtime.h"
 #include "hadmc/edge/state_machine.h"
 #include "hadmc/edge/syncer.h"
@@ -41,6 +43,9 @@ class Daemon {
   // loop at once — also in the middle of a probation window. The version rolled back from is
   // rejected (the channel still offers it; the device will not take it again).
   void RequestRollback();
+  // POST /v1/profile on the local API: profile the serving model again and report it, on the
+  // loop thread at its next wake-up (at once when idle). "" when taken, else why not.
+  std::string RequestProfile();
   // SIGHUP: applies a re-read config. Poll timing (interval, jitter, backoff), the probation
   // window and thresholds, and the runtime's latency bound take effect at once; a change of server, identity, model, keys, state
   // directory or API listener needs a restart and is refused, naming the field (the running
@@ -70,6 +75,10 @@ class Daemon {
   // The probation window after swapping `before` for `after`: the regression that fails it, or
   // nullopt when it passed (or probation is off, or the daemon is stopping).
   std::optional<std::string> WatchProbation(const LoadedModel& before, const LoadedModel& after);
+  // The profiler's turn on the loop thread (docs/edge.md, Profiler): the serving version when
+  // it has not been profiled yet or a profile was asked for, then the cloud's profiling jobs
+  // when their interval is due. Stops early on Stop() or a rollback request.
+  void ProfileIfDue(const EdgedConfig& c);
 
   EdgedConfig config_;  // timing fields under mu_ (Reload)
   Runtime runtime_;
@@ -88,6 +97,12 @@ class Daemon {
   std::condition_variable cv_;
   std::string last_error_;  // under mu_
   std::atomic<uint64_t> heartbeats_{0};
+  // The profiler, its state: loop thread only, except the request flag.
+  std::unique_ptr<Profiler> profiler_;
+  std::atomic<bool> profile_requested_{false};
+  std::set<uint64_t> profiled_;  // versions profiled by this process
+  std::chrono::steady_clock::time_point next_jobs_check_{};
+  uint64_t jobs_answered_ = 0;
 };
 
 }  // namespace hadmc::edge

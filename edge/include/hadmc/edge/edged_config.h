@@ -42,6 +42,14 @@ struct EdgedConfig {
   // local API
   std::string api_address = "127.0.0.1";
   int api_port = 8470;
+  // profile: the on-device profiler (profiler.h), after every new version, on POST /v1/profile
+  // and for the cloud's profiling jobs. 50 runs is the TFLite/ONNX Runtime practice; fewer
+  // are allowed (tests) but give noisier medians.
+  bool profile_enabled = true;
+  int profile_runs = 50;
+  int profile_threads = 1;
+  double profile_max_duty_cycle = 0.25;  // share of one core the timing may use, (0, 1]
+  int profile_jobs_interval_s = 300;     // how often to ask for profiling jobs; 0: never
 };
 
 // `where` names the source in errors ("/etc/hadmc/edged.json"); `base_dir` resolves relative

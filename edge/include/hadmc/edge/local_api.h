@@ -8,6 +8,8 @@
 //   GET  /healthz    200 with a model loaded, 503 before the first one
 //   GET  /metrics    Prometheus text: requests, errors, latency histogram, sync bytes, swaps
 //   POST /v1/rollback  the operator's rollback to the previous version (202; the daemon acts)
+//   POST /v1/profile   profile the serving model now and report it to the cloud (202; 409
+//                      without a model or with the profiler off); /v1/status shows the outcome
 // Requests run on a snapshot of the runtime's model, so a swap never fails one.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +28,15 @@
 #include "hadmc/net/router.h"
 
 namespace hadmc::edge {
+
+// The last profile of the serving model (profiler.h), as /v1/status shows it.
+struct ProfileStatus {
+  std::string at;       // RFC 3339, when it finished
+  uint64_t version = 0;
+  size_t kernels = 0;   // kernels timed
+  double e2e_ms = 0;    // end-to-end median
+  std::string error;    // "" when it was reported
+};
 
 class LocalApi : public net::RequestHandler {
  public:
@@ -42,6 +54,14 @@ class LocalApi : public net::RequestHandler {
   // no token: the API listens on loopback by default, and whoever can reach it can also stop
   // the service.
   void SetRollbackHandler(std::function<void()> handler);
+  // What POST /v1/profile calls (the daemon's RequestProfile): "" when the request is taken,
+  // else why not (409). 501 without one.
+  void SetProfileHandler(std::function<std::string()> handler);
+  // A finished profile (or profiling job round): shown by /v1/status, counted in /metrics.
+  void SetLastProfile(const ProfileStatus& status);
+  void CountProfileRun(bool ok) { ++(ok ? profile_runs_ : profile_errors_); }
+  // The cloud's profiling jobs: answered so far, and the last round's error ("" if none).
+  void SetProfileJobs(uint64_t answered, const std::string& error);
 
   uint64_t BodyLimit(const net::HttpRequest& head) const override;
   net::HttpResponse Handle(const net::HttpRequest& req) override;
@@ -65,6 +85,11 @@ class LocalApi : public net::RequestHandler {
   mutable std::mutex mu_;
   std::string state_ = "starting", last_sync_, last_error_;
   std::function<void()> rollback_;  // under mu_
+  std::function<std::string()> profile_;  // under mu_
+  std::optional<ProfileStatus> last_profile_;  // under mu_
+  uint64_t jobs_answered_ = 0;                  // under mu_
+  std::string jobs_error_;                      // under mu_
+  std::atomic<uint64_t> profile_runs_{0}, profile_errors_{0};
   std::vector<double> recent_ms_;  // ring of the last kWindow latencies, under mu_
   size_t recent_next_ = 0;
 };
