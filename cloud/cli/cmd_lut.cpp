@@ -18,10 +18,10 @@
 #include "fleet_options.h"
 #include "hadmc/common/atomic_file.h"
 #include "hadmc/hal/lut.h"
-#include "hadmc/model/hmc_header.h"
 #include "hadmc/hal/profile.h"
-#include "hadmc/server/publish_client.h"
+#include "hadmc/model/hmc_header.h"
 #include "hadmc/server/lut_json.h"
+#include "hadmc/server/publish_client.h"
 
 namespace hadmc::cli {
 namespace {
@@ -157,8 +157,7 @@ void RunImport(const LutOptions& o) {
                                            hal::ToJson(*lut).dump(), headers),
                            200, "importing " + o.file)["imported"];
   }
-  std::cout << "imported " << imported << " rows into the LUT of " << lut->device_class()
-            << "\n";
+  std::cout << "imported " << imported << " rows into the LUT of " << lut->device_class() << "\n";
 }
 
 // A profile by name (configs/hal/<name>.json) or by path.
@@ -184,8 +183,12 @@ void RunPredict(const PredictOptions& o) {
     for (size_t i = 0; i < kernels->size(); ++i) {
       const auto& k = (*kernels)[i];
       const auto& p = g.kernels[i];
-      rows.push_back({{"node", k.node}, {"key", k.key.ToString()}, {"macs", k.macs},
-                      {"bytes", k.bytes}, {"ms", p.ms}, {"how", p.how},
+      rows.push_back({{"node", k.node},
+                      {"key", k.key.ToString()},
+                      {"macs", k.macs},
+                      {"bytes", k.bytes},
+                      {"ms", p.ms},
+                      {"how", p.how},
                       {"from_key", p.from_key}});
     }
     std::cout << json{{"model", o.model},
@@ -210,8 +213,8 @@ void RunPredict(const PredictOptions& o) {
   }
   PrintTable(table);
   std::cout << "\npredicted " << Ms(g.ms) << " ms at batch " << o.batch << " on "
-            << lut->device_class() << " (" << g.exact << " exact, " << g.neighbour
-            << " neighbour, " << g.roofline << " roofline";
+            << lut->device_class() << " (" << g.exact << " exact, " << g.neighbour << " neighbour, "
+            << g.roofline << " roofline";
   if (g.none) std::cout << ", " << g.none << " without a prediction: pass --profile";
   std::cout << ")\n";
 }
@@ -244,33 +247,34 @@ void RegisterLut(CLI::App& app, const GlobalOptions& g) {
                   true);
 
   auto im = std::make_shared<LutOptions>();
-  CLI::App* import = lut->add_subcommand(
-      "import", "Merge a LUT file's rows into its device class (estimates never replace "
-                "measurements)");
+  CLI::App* import =
+      lut->add_subcommand("import",
+                          "Merge a LUT file's rows into its device class (estimates never replace "
+                          "measurements)");
   import->add_option("file", im->file, "LUT file")->required()->check(CLI::ExistingFile);
   AddStateDirOption(import, im->state_dir);
   AddRemoteOptions(import, im->remote);
   import->callback([im, &g] {
     ApplyGlobalOptions(g);
-    RunImport(*im);
-  });
+  RunImport(*im);
+});
 
-  auto p = std::make_shared<PredictOptions>();
-  CLI::App* predict = lut->add_subcommand(
-      "predict", "Predict a model's latency from a LUT file: the sum over its fused kernels");
-  predict->add_option("--model", p->model, ".hmc model file")->required()->check(CLI::ExistingFile);
-  predict->add_option("--lut", p->lut, "LUT file (hadmc lut export)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  predict->add_option("--profile", p->profile,
-                      "hardware profile (name in configs/hal or a path) for the roofline "
-                      "fallback and the channel step");
-  predict->add_option("--batch", p->batch, "batch size (default 1)")->check(CLI::PositiveNumber);
-  predict->add_flag("--json", p->json, "print JSON");
-  predict->callback([p, &g] {
-    ApplyGlobalOptions(g);
-    RunPredict(*p);
-  });
-}
+auto p = std::make_shared<PredictOptions>();
+CLI::App* predict = lut->add_subcommand(
+    "predict", "Predict a model's latency from a LUT file: the sum over its fused kernels");
+predict->add_option("--model", p->model, ".hmc model file")->required()->check(CLI::ExistingFile);
+predict->add_option("--lut", p->lut, "LUT file (hadmc lut export)")
+    ->required()
+    ->check(CLI::ExistingFile);
+predict->add_option("--profile", p->profile,
+                    "hardware profile (name in configs/hal or a path) for the roofline "
+                    "fallback and the channel step");
+predict->add_option("--batch", p->batch, "batch size (default 1)")->check(CLI::PositiveNumber);
+predict->add_flag("--json", p->json, "print JSON");
+predict->callback([p, &g] {
+  ApplyGlobalOptions(g);
+  RunPredict(*p);
+});
+}  // namespace hadmc::cli
 
 }  // namespace hadmc::cli

@@ -33,12 +33,14 @@ Status EachRow(db::Statement& st, F row) {
 Result<std::vector<hal::KernelKey>> KernelsFromText(const std::string& text, int64_t job) {
   std::vector<hal::KernelKey> out;
   const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array()) return MakeError(Errc::kCorrupt, "profile job " + std::to_string(job) +
-                                                          ": kernels are not a JSON list");
+  if (!j.is_array())
+    return MakeError(Errc::kCorrupt,
+                     "profile job " + std::to_string(job) + ": kernels are not a JSON list");
   for (const auto& k : j) {
     auto key = hal::KernelKey::Parse(k.is_string() ? k.get<std::string>() : "");
-    if (!key) return MakeError(Errc::kCorrupt, "profile job " + std::to_string(job) + ": " +
-                                                   key.error().message());
+    if (!key)
+      return MakeError(Errc::kCorrupt,
+                       "profile job " + std::to_string(job) + ": " + key.error().message());
     out.push_back(std::move(*key));
   }
   return out;
@@ -77,9 +79,9 @@ Result<std::string> SqliteRegistry::ReportingClass(const std::string& device_id)
   if (!*row) return MakeError(Errc::kNotFound, "no device '" + device_id + "'");
   std::string cls = st->Text(0).empty() ? st->Text(1) : st->Text(0);
   if (cls.empty())
-    return MakeError(Errc::kInvalidArgument,
-                     "device '" + device_id + "' has no device class: register it with one, or "
-                     "send a heartbeat with 'device_class' first");
+    return MakeError(Errc::kInvalidArgument, "device '" + device_id +
+                                                 "' has no device class: register it with one, or "
+                                                 "send a heartbeat with 'device_class' first");
   return cls;
 }
 
@@ -224,8 +226,8 @@ Result<int64_t> SqliteRegistry::ImportLut(const std::string& device_class,
   std::set<std::string> keys;
   for (const hal::LutEntry& e : rows) {
     if (e.source != "measured" && e.source != "estimated")
-      return MakeError(Errc::kInvalidArgument, "row '" + e.key.ToString() +
-                                                   "': source must be measured or estimated");
+      return MakeError(Errc::kInvalidArgument,
+                       "row '" + e.key.ToString() + "': source must be measured or estimated");
     const std::string key = e.key.ToString();
     insert->Bind(1, device_class)
         .Bind(2, key)

@@ -20,10 +20,10 @@
 namespace hadmc::server {
 namespace {
 
-using nlohmann::json;
 using net::HttpRequest;
 using net::HttpResponse;
 using net::PathParams;
+using nlohmann::json;
 
 constexpr size_t kMaxReportKernels = 4096;
 constexpr size_t kMaxJobKernels = 4096;
@@ -188,8 +188,8 @@ HttpResponse ImportLut(CloudContext& ctx, const HttpRequest& req, const PathPara
   auto lut = hal::LutFromJson(*j);
   if (!lut) return HttpResponse::Error(400, lut.error().message());
   if (lut->device_class() != cls)
-    return HttpResponse::Error(400, "device_class: the file is for '" + lut->device_class() +
-                                        "', not '" + cls + "'");
+    return HttpResponse::Error(
+        400, "device_class: the file is for '" + lut->device_class() + "', not '" + cls + "'");
   auto imported = ctx.registry->ImportLut(cls, lut->rows());
   if (!imported) return ErrorResponse(imported.error());
   Log().info("LUT import: {} rows for {}", *imported, cls);
@@ -248,8 +248,8 @@ net::RouteHandler Bind(CloudContext& ctx, Fn fn) {
 bool IsValidDeviceClass(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_' || c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
       return false;
   return true;
 }
@@ -258,8 +258,8 @@ json DeviceLutJson(const registry::DeviceLut& lut) {
   json out = hal::ToJson(hal::LatencyLut(lut.device_class, lut.rows));
   json e2e = json::array();
   for (const auto& r : lut.e2e) {
-    json row = {{"model", r.model},         {"version", r.version}, {"batch", r.batch},
-                {"median_ms", r.median_ms}, {"p90_ms", r.p90_ms},   {"count", r.count},
+    json row = {{"model", r.model},          {"version", r.version}, {"batch", r.batch},
+                {"median_ms", r.median_ms},  {"p90_ms", r.p90_ms},   {"count", r.count},
                 {"updated_at", r.updated_at}};
     if (r.joules_per_inference) {
       row["joules_per_inference"] = *r.joules_per_inference;
@@ -273,8 +273,7 @@ json DeviceLutJson(const registry::DeviceLut& lut) {
 
 void AddLutDeviceRoutes(net::Router& r, CloudContext& ctx) {
   // A report answering a large profiling job is bigger than a heartbeat.
-  r.Add("POST", "/v1/devices/{id}/latency", 4 * ctx.config.json_body_bytes,
-        Bind(ctx, PostLatency));
+  r.Add("POST", "/v1/devices/{id}/latency", 4 * ctx.config.json_body_bytes, Bind(ctx, PostLatency));
   r.Add("GET", "/v1/devices/{id}/profile-jobs", 0, Bind(ctx, GetPendingJobs));
 }
 
@@ -282,8 +281,7 @@ void AddLutAdminRoutes(net::Router& r, CloudContext& ctx) {
   r.Add("GET", "/v1/lut/{device_class}", 0, Bind(ctx, GetLut));
   r.Add("POST", "/v1/lut/{device_class}", std::max(kLutImportBytes, ctx.config.json_body_bytes),
         Bind(ctx, ImportLut));
-  r.Add("POST", "/v1/lut/{device_class}/jobs", 4 * ctx.config.json_body_bytes,
-        Bind(ctx, PostJob));
+  r.Add("POST", "/v1/lut/{device_class}/jobs", 4 * ctx.config.json_body_bytes, Bind(ctx, PostJob));
   r.Add("GET", "/v1/lut/{device_class}/jobs", 0, Bind(ctx, ListJobs));
 }
 

@@ -1,9 +1,9 @@
 // KernelKey: the canonical text form of a fused kernel's key (see kernels.h). Part of the
 // torch-free hadmc_hal_lut, so it uses no function of hadmc_common (which links LibTorch): only
 // the IR's header types.
-#include "hadmc/hal/kernels.h"
-
 #include <cctype>
+
+#include "hadmc/hal/kernels.h"
 
 namespace hadmc::hal {
 namespace {
@@ -70,8 +70,9 @@ Result<ir::Shape> ParseDims(const std::string& s, const char* what) {
   for (const std::string& d : Split(s, 'x')) {
     int64_t v = 0;
     if (!ParseCount(d, &v))
-      return MakeError(Errc::kParse, std::string(what) + " must be dims joined by 'x' (1x64x28x28), got '" +
-                                         s + "'");
+      return MakeError(
+          Errc::kParse,
+          std::string(what) + " must be dims joined by 'x' (1x64x28x28), got '" + s + "'");
     out.push_back(v);
   }
   if (out.size() > kMaxRank)
@@ -82,8 +83,8 @@ Result<ir::Shape> ParseDims(const std::string& s, const char* what) {
 bool ValidKind(const std::string& k) {
   if (k.empty() || k.size() > kMaxKindLength) return false;
   for (char c : k)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
       return false;
   return std::islower(static_cast<unsigned char>(k[0]));
 }
@@ -92,9 +93,8 @@ bool ValidKind(const std::string& k) {
 
 std::string KernelKey::ToString() const {
   return kind + "|" + Dims(input) + "|o" + std::to_string(out_channels) + "|k" +
-         std::to_string(kernel_h) + "x" + std::to_string(kernel_w) + "|s" +
-         std::to_string(stride) + "|p" + std::to_string(padding) + "|g" + std::to_string(groups) +
-         "|" + NameOf(precision);
+         std::to_string(kernel_h) + "x" + std::to_string(kernel_w) + "|s" + std::to_string(stride) +
+         "|p" + std::to_string(padding) + "|g" + std::to_string(groups) + "|" + NameOf(precision);
 }
 
 Result<KernelKey> KernelKey::Parse(const std::string& s) {
@@ -103,13 +103,16 @@ Result<KernelKey> KernelKey::Parse(const std::string& s) {
   };
   const std::vector<std::string> f = Split(s, '|');
   if (f.size() != kKeyFields)
-    return fail(Error(Errc::kParse, "expected 8 fields kind|NxCxHxW|o<out>|k<h>x<w>|s<stride>|"
-                                    "p<pad>|g<groups>|<precision>, got " +
-                                        std::to_string(f.size())));
+    return fail(Error(Errc::kParse,
+                      "expected 8 fields kind|NxCxHxW|o<out>|k<h>x<w>|s<stride>|"
+                      "p<pad>|g<groups>|<precision>, got " +
+                          std::to_string(f.size())));
   KernelKey k;
   if (!ValidKind(f[0]))
-    return fail(Error(Errc::kParse, "kind must be 1-64 characters [a-z0-9_] starting with a letter, "
-                                    "got '" + f[0] + "'"));
+    return fail(Error(Errc::kParse,
+                      "kind must be 1-64 characters [a-z0-9_] starting with a letter, "
+                      "got '" +
+                          f[0] + "'"));
   k.kind = f[0];
   auto input = ParseDims(f[1], "input shape");
   if (!input) return fail(input.error());
@@ -130,7 +133,8 @@ Result<KernelKey> KernelKey::Parse(const std::string& s) {
       k.precision = e.precision;
       return k;
     }
-  return fail(Error(Errc::kParse, "precision must be fp32, fp16, int8 or int4, got '" + f[7] + "'"));
+  return fail(
+      Error(Errc::kParse, "precision must be fp32, fp16, int8 or int4, got '" + f[7] + "'"));
 }
 
 bool KernelKey::operator==(const KernelKey& o) const {

@@ -52,7 +52,8 @@ Result<KernelInstance> KernelOf(const ir::Graph& g, const ir::Node& n,
     key.out_channels = k.output.back();
   else if (k.output.size() >= 2)
     key.out_channels = k.output[1];
-  if (auto w = params.find("weight"); n.op == "conv2d" && w != params.end() && w->second.size() == 4) {
+  if (auto w = params.find("weight");
+      n.op == "conv2d" && w != params.end() && w->second.size() == 4) {
     key.kernel_h = w->second[2];
     key.kernel_w = w->second[3];
   } else if (n.attrs.Has("kernel")) {
@@ -63,7 +64,8 @@ Result<KernelInstance> KernelOf(const ir::Graph& g, const ir::Node& n,
       key.kernel_w = (*kernel)[1];
     }
   }
-  auto stride = FirstInt(n.attrs, "stride", key.kernel_h > 0 && n.op != "conv2d" ? key.kernel_h : 1);
+  auto stride =
+      FirstInt(n.attrs, "stride", key.kernel_h > 0 && n.op != "conv2d" ? key.kernel_h : 1);
   if (!stride) return MakeError(stride.error());
   auto padding = FirstInt(n.attrs, "padding", 0);
   if (!padding) return MakeError(padding.error());
@@ -79,7 +81,8 @@ Result<KernelInstance> KernelOf(const ir::Graph& g, const ir::Node& n,
   if (per_sample < 0)
     return MakeError(Errc::kInvalidArgument, "MACs unknown: a shape is not concrete");
   k.macs = per_sample * batch;
-  for (size_t i = 0; i < n.inputs.size(); ++i) k.bytes += Numel(ins[i]) * ElementBytes(g, n.inputs[i]);
+  for (size_t i = 0; i < n.inputs.size(); ++i)
+    k.bytes += Numel(ins[i]) * ElementBytes(g, n.inputs[i]);
   for (const auto& [slot, name] : n.params) {
     const ir::ParamInfo& p = g.params.at(name);
     k.bytes += Numel(p.shape) * static_cast<int64_t>(ir::DTypeSize(p.dtype));

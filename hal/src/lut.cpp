@@ -15,8 +15,8 @@ using nlohmann::json;
 bool ValidDeviceClass(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-          c == '_' || c == '-'))
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
       return false;
   return true;
 }
@@ -56,8 +56,7 @@ Result<LutEntry> LutEntryFromJson(const json& j) {
   if (!median) return MakeError(median.error());
   auto p90 = Milliseconds(j, "p90_ms");
   if (!p90) return MakeError(p90.error());
-  if (*p90 < *median)
-    return MakeError(Errc::kInvalidArgument, "'p90_ms' must be >= 'median_ms'");
+  if (*p90 < *median) return MakeError(Errc::kInvalidArgument, "'p90_ms' must be >= 'median_ms'");
   e.median_ms = *median;
   e.p90_ms = *p90;
   auto count = j.find("count");
@@ -98,8 +97,7 @@ Result<LatencyLut> LutFromJson(const json& j) {
   if (!j.is_object()) return MakeError(Errc::kInvalidArgument, "a LUT must be a JSON object");
   auto cls = j.find("device_class");
   if (cls == j.end() || !cls->is_string() || !ValidDeviceClass(cls->get<std::string>()))
-    return MakeError(Errc::kInvalidArgument,
-                     "'device_class' must be 1-64 characters [a-z0-9_-]");
+    return MakeError(Errc::kInvalidArgument, "'device_class' must be 1-64 characters [a-z0-9_-]");
   auto rows = j.find("rows");
   if (rows == j.end() || !rows->is_array())
     return MakeError(Errc::kInvalidArgument, "'rows' must be a list");
@@ -111,8 +109,8 @@ Result<LatencyLut> LutFromJson(const json& j) {
     const std::string key = e->key.ToString();
     if (auto [it, fresh] = seen.emplace(key, i); !fresh)
       return MakeError(Errc::kInvalidArgument, "rows[" + std::to_string(i) + "]: key '" + key +
-                                                   "' repeats rows[" +
-                                                   std::to_string(it->second) + "]");
+                                                   "' repeats rows[" + std::to_string(it->second) +
+                                                   "]");
     out.push_back(std::move(*e));
   }
   return LatencyLut(cls->get<std::string>(), std::move(out));

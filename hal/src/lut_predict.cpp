@@ -1,12 +1,11 @@
 // Predicting a kernel's latency from the LUT: the exact row, else the nearest row of the same
 // kind/window/stride/groups class/precision scaled by work computed on channel counts rounded up
 // to the device's channel step (a staircase, not a line), else the roofline (see lut.h).
-#include "hadmc/hal/lut.h"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "hadmc/hal/lut.h"
 #include "hadmc/hal/roofline.h"
 
 namespace hadmc::hal {
@@ -47,9 +46,7 @@ double OutputSpatial(const KernelKey& k) {
   return static_cast<double>(out(k.input[2], k.kernel_h) * out(k.input[3], k.kernel_w));
 }
 
-bool HasMacs(const KernelKey& k) {
-  return k.kind.rfind("conv2d", 0) == 0 || k.kind.rfind("linear", 0) == 0;
-}
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
 // The work a kernel does, from its key alone, with channel counts stepped: MACs for conv and
 // linear, elements read + written for the rest. Only ratios of two kernels of the same kind are
@@ -57,17 +54,18 @@ bool HasMacs(const KernelKey& k) {
 double SteppedWork(const KernelKey& k, int64_t step) {
   const double in_c = Stepped(Channels(k), step), out_c = Stepped(k.out_channels, step);
   const double batch = Batch(k.input);
-  if (HasMacs(k) && k.kind.rfind("linear", 0) == 0) {
+  if (StartsWith(k.kind, "linear")) {
     double rows = 1;  // per sample: every dim between the batch and the features
     for (size_t i = 1; i + 1 < k.input.size(); ++i) rows *= static_cast<double>(k.input[i]);
     const double in_f = Stepped(k.input.empty() ? 0 : k.input.back(), step);
     return batch * rows * in_f * out_c;
   }
-  if (HasMacs(k)) {
+  if (StartsWith(k.kind, "conv2d")) {
     // Depthwise and grouped kernels: each output channel reads one group's channels, a count
     // fixed by the key (not stepped: groups are not).
-    const double per_group = k.groups == 1 ? in_c : std::ceil(static_cast<double>(Channels(k)) /
-                                                              static_cast<double>(k.groups));
+    const double per_group =
+        k.groups == 1 ? in_c
+                      : std::ceil(static_cast<double>(Channels(k)) / static_cast<double>(k.groups));
     return batch * OutputSpatial(k) * out_c * per_group * static_cast<double>(k.kernel_h) *
            static_cast<double>(k.kernel_w);
   }
@@ -96,8 +94,8 @@ LatencyLut::Prediction LatencyLut::Predict(const KernelInstance& k,
                                            const HardwareProfile* profile) const {
   if (const LutEntry* e = Find(k.key)) return {e->median_ms, "exact", e->key.ToString()};
   // The step of the kernel's precision (tensor cores tile int8 wider than fp16).
-  const int64_t step = profile ? ChannelStepFor(*profile, ir::PrecisionName(k.key.precision))
-                               : kDefaultChannelStep;
+  const int64_t step =
+      profile ? ChannelStepFor(*profile, ir::PrecisionName(k.key.precision)) : kDefaultChannelStep;
   const LutEntry* best = nullptr;
   double best_distance = std::numeric_limits<double>::infinity();
   for (const LutEntry& e : rows_) {

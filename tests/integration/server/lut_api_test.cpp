@@ -15,8 +15,8 @@ json Kernel(const std::string& key, double median, double p90, int runs = 50) {
 
 // A vector, not a json: json{x} of a single json x is a copy of x, not a one-element list.
 std::string Report(const std::vector<json>& kernels, const json& extra = json::object()) {
-  json r = {{"model", "resnet"}, {"version", 1}, {"batch", 1}, {"threads", 1},
-            {"kernels", kernels}};
+  json r = {
+      {"model", "resnet"}, {"version", 1}, {"batch", 1}, {"threads", 1}, {"kernels", kernels}};
   r.update(extra);
   return r.dump();
 }
@@ -24,10 +24,11 @@ std::string Report(const std::vector<json>& kernels, const json& extra = json::o
 TEST_F(CloudServerTest, LatencyReportsMergeIntoTheClassLut) {
   auto r = Device("edge-1")->Request(
       "POST", "/v1/devices/edge-1/latency",
-      Report({Kernel(kKey, 1.0, 1.5)},
-             {{"e2e", {{"median_ms", 4.0}, {"p90_ms", 5.0}, {"runs", 50}}},
-              {"energy",
-               {{"joules_per_inference", 0.03}, {"measured", false}, {"source", "tdp-estimate"}}}}));
+      Report(
+          {Kernel(kKey, 1.0, 1.5)},
+          {{"e2e", {{"median_ms", 4.0}, {"p90_ms", 5.0}, {"runs", 50}}},
+           {"energy",
+            {{"joules_per_inference", 0.03}, {"measured", false}, {"source", "tdp-estimate"}}}}));
   ASSERT_TRUE(r) << r.error().String();
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(Json(*r)["accepted"], 2);
@@ -81,8 +82,8 @@ TEST_F(CloudServerTest, MalformedLatencyReportsAreRefusedNamingTheField) {
     EXPECT_NE(answer.find(field), std::string::npos) << body << " -> " << answer;
   }
   // NaN cannot be written in JSON; a huge exponent parses as infinity.
-  auto [status, answer] = status_and_body(
-      R"({"kernels":[{"key":")" + std::string(kKey) + R"(","median_ms":1e999,"p90_ms":1,"runs":1}]})");
+  auto [status, answer] = status_and_body(R"({"kernels":[{"key":")" + std::string(kKey) +
+                                          R"(","median_ms":1e999,"p90_ms":1,"runs":1}]})");
   EXPECT_EQ(status, 400) << answer;
   // A job that does not exist.
   auto r = device->Request("POST", "/v1/devices/edge-1/latency",
@@ -114,13 +115,14 @@ TEST_F(CloudServerTest, ProfilingJobsArePendingUntilTheDeviceAnswers) {
   EXPECT_EQ(jobs[0]["kernels"], json({kKey, other}));
   EXPECT_EQ(device->Request("GET", "/v1/devices/edge-2/profile-jobs")->status, 403);
 
-  auto answer = device->Request(
-      "POST", "/v1/devices/edge-1/latency",
-      Report({Kernel(kKey, 1, 2, 20), Kernel(other, 0.1, 0.2, 20)}, {{"job", id}}));
+  auto answer =
+      device->Request("POST", "/v1/devices/edge-1/latency",
+                      Report({Kernel(kKey, 1, 2, 20), Kernel(other, 0.1, 0.2, 20)}, {{"job", id}}));
   ASSERT_EQ(answer->status, 200) << answer->body;
   EXPECT_TRUE(Json(*device->Request("GET", "/v1/devices/edge-1/profile-jobs"))["jobs"].empty());
-  EXPECT_EQ(Json(*Device("edge-2")->Request("GET", "/v1/devices/edge-2/profile-jobs"))["jobs"].size(),
-            1u);
+  EXPECT_EQ(
+      Json(*Device("edge-2")->Request("GET", "/v1/devices/edge-2/profile-jobs"))["jobs"].size(),
+      1u);
   auto list = admin->Request("GET", "/v1/lut/x86_cpu/jobs", "", Auth());
   ASSERT_EQ(list->status, 200) << list->body;
   EXPECT_EQ(Json(*list)["jobs"][0]["answered"], 1);
@@ -132,12 +134,15 @@ TEST_F(CloudServerTest, LutFilesImportAsEstimatesBesideMeasurements) {
                                      Report({Kernel(kKey, 1.0, 1.5)}));
   ASSERT_EQ(r->status, 200) << r->body;
   const std::string other = "max_pool2d|1x64x56x56|o64|k3x3|s2|p1|g1|fp32";
-  json file = {{"device_class", "x86_cpu"},
-               {"rows",
-                {{{"key", kKey}, {"median_ms", 9.0}, {"p90_ms", 9.0}, {"count", 1},
-                  {"source", "estimated"}},
-                 {{"key", other}, {"median_ms", 0.2}, {"p90_ms", 0.3}, {"count", 0},
-                  {"source", "estimated"}}}}};
+  json file = {
+      {"device_class", "x86_cpu"},
+      {"rows",
+       {{{"key", kKey}, {"median_ms", 9.0}, {"p90_ms", 9.0}, {"count", 1}, {"source", "estimated"}},
+        {{"key", other},
+         {"median_ms", 0.2},
+         {"p90_ms", 0.3},
+         {"count", 0},
+         {"source", "estimated"}}}}};
   auto admin = Admin();
   auto wrong = admin->Request("POST", "/v1/lut/jetson_orin", file.dump(), Auth());
   EXPECT_EQ(wrong->status, 400);

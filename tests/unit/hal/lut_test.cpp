@@ -25,7 +25,11 @@ KernelKey Conv(int64_t in, int64_t out, int64_t hw = 28) {
 }
 
 LutEntry Row(const KernelKey& k, double ms) {
-  return {.key = k, .median_ms = ms, .p90_ms = ms * 1.2, .count = 50, .source = "measured",
+  return {.key = k,
+          .median_ms = ms,
+          .p90_ms = ms * 1.2,
+          .count = 50,
+          .source = "measured",
           .updated_at = "2026-01-01T00:00:00Z"};
 }
 
@@ -46,8 +50,8 @@ TEST(KernelKeyTest, TextRoundTrips) {
   ASSERT_TRUE(back) << back.error().String();
   EXPECT_EQ(*back, k);
   // Every precision is spelled as the IR spells it.
-  for (auto p : {ir::Precision::kFp32, ir::Precision::kFp16, ir::Precision::kInt8,
-                 ir::Precision::kInt4}) {
+  for (auto p :
+       {ir::Precision::kFp32, ir::Precision::kFp16, ir::Precision::kInt8, ir::Precision::kInt4}) {
     k.precision = p;
     const std::string s = k.ToString();
     EXPECT_EQ(s.substr(s.rfind('|') + 1), ir::PrecisionName(p));
@@ -101,8 +105,9 @@ TEST(KernelKeyTest, ParseIsStrictAndSaysWhatIsWrong) {
 ir::Graph SmallGraph() {
   ir::GraphBuilder b("small");
   auto x = b.Input("x", {-1, 3, 8, 8});
-  auto c = b.Conv2d("c1", x, 3, 16, 3, {.stride = 1, .padding = 1, .dilation = 1, .groups = 1,
-                                        .bias = true, .activation = "relu"});
+  auto c = b.Conv2d(
+      "c1", x, 3, 16, 3,
+      {.stride = 1, .padding = 1, .dilation = 1, .groups = 1, .bias = true, .activation = "relu"});
   auto f = b.Flatten("flat", c);
   auto l = b.Linear("fc", f, 1024, 10);
   b.graph().nodes.back().attrs.Set("activation", std::string("relu"));
@@ -148,8 +153,9 @@ TEST(KernelsOfTest, Int8KernelsMoveOneBytePerActivation) {
   q.Set("scale", 0.05);
   q.Set("zero_point", int64_t{128});
   auto xq = b.Op("quantize", "x.quantize", {x}, q);
-  auto c = b.Conv2d("c1", xq, 3, 16, 3, {.stride = 1, .padding = 1, .dilation = 1, .groups = 1,
-                                         .bias = true, .activation = "relu"});
+  auto c = b.Conv2d(
+      "c1", xq, 3, 16, 3,
+      {.stride = 1, .padding = 1, .dilation = 1, .groups = 1, .bias = true, .activation = "relu"});
   auto y = b.Op("dequantize", "c1.dequantize", {c});
   b.Output(y);
   ir::Graph& g = b.graph();
@@ -326,8 +332,7 @@ TEST(LatencyLutTest, FileFormatRoundTripsAndIsValidated) {
             std::string::npos);
   EXPECT_NE(broken([](auto& b) { b["rows"][0]["source"] = "guessed"; }).find("source"),
             std::string::npos);
-  EXPECT_NE(broken([](auto& b) { b["rows"][0]["count"] = 1.5; }).find("count"),
-            std::string::npos);
+  EXPECT_NE(broken([](auto& b) { b["rows"][0]["count"] = 1.5; }).find("count"), std::string::npos);
   EXPECT_NE(broken([](auto& b) { b["rows"][0]["extra"] = 1; }).find("extra"), std::string::npos);
   EXPECT_NE(broken([](auto& b) { b["rows"][1] = b["rows"][0]; }).find("repeats"),
             std::string::npos);

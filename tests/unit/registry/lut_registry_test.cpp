@@ -50,8 +50,8 @@ class LutRegistryTest : public ::testing::Test {
 TEST_F(LutRegistryTest, EntryIsTheMedianOfTheLastEightReportsPerClass) {
   // Ten reports 1..10 ms: the entry is the median of the last eight (3..10) = 6.5.
   for (int i = 1; i <= 10; ++i) {
-    auto n = reg_->RecordLatencyReport(i % 2 ? "edge-1" : "edge-2",
-                                       Report(Key(64), i, i + 1.0, 50));
+    auto n =
+        reg_->RecordLatencyReport(i % 2 ? "edge-1" : "edge-2", Report(Key(64), i, i + 1.0, 50));
     ASSERT_TRUE(n) << n.error().String();
     EXPECT_EQ(*n, 1);
   }
@@ -74,10 +74,18 @@ TEST_F(LutRegistryTest, EntryIsTheMedianOfTheLastEightReportsPerClass) {
 
 TEST_F(LutRegistryTest, ImportedEstimatesNeverOverwriteMeasurements) {
   ASSERT_TRUE(reg_->RecordLatencyReport("edge-1", Report(Key(64), 2.0, 2.5, 50)));
-  const hal::LutEntry estimate64{.key = Key(64), .median_ms = 9, .p90_ms = 9, .count = 1,
-                                 .source = "estimated", .updated_at = ""};
-  const hal::LutEntry estimate32{.key = Key(32), .median_ms = 1, .p90_ms = 1.5, .count = 0,
-                                 .source = "estimated", .updated_at = "2024-05-01T00:00:00Z"};
+  const hal::LutEntry estimate64{.key = Key(64),
+                                 .median_ms = 9,
+                                 .p90_ms = 9,
+                                 .count = 1,
+                                 .source = "estimated",
+                                 .updated_at = ""};
+  const hal::LutEntry estimate32{.key = Key(32),
+                                 .median_ms = 1,
+                                 .p90_ms = 1.5,
+                                 .count = 0,
+                                 .source = "estimated",
+                                 .updated_at = "2024-05-01T00:00:00Z"};
   auto n = reg_->ImportLut("jetson_orin", {estimate64, estimate32});
   ASSERT_TRUE(n) << n.error().String();
   EXPECT_EQ(*n, 2);
@@ -98,8 +106,12 @@ TEST_F(LutRegistryTest, ImportedEstimatesNeverOverwriteMeasurements) {
 
 TEST_F(LutRegistryTest, EndToEndRowsMergePerModelVersionAndBatch) {
   LatencyReport r = Report(Key(64), 1, 1, 10);
-  r.e2e = E2eTiming{.median_ms = 3.0, .p90_ms = 4.0, .runs = 50, .joules_per_inference = 0.02,
-                    .energy_measured = false, .energy_source = "tdp-estimate"};
+  r.e2e = E2eTiming{.median_ms = 3.0,
+                    .p90_ms = 4.0,
+                    .runs = 50,
+                    .joules_per_inference = 0.02,
+                    .energy_measured = false,
+                    .energy_source = "tdp-estimate"};
   auto n = reg_->RecordLatencyReport("edge-1", r);
   ASSERT_TRUE(n) << n.error().String();
   EXPECT_EQ(*n, 2);

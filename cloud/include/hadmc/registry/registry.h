@@ -1,7 +1,8 @@
 // The cloud's records: models, published versions (immutable), channels and staged rollouts,
 // devices with their latest heartbeat, the latency LUT of each device class (raw reports and
-// merged entries), profiling jobs and admin token hashes. A small interface so that PostgreSQL can replace the embedded SQLite implementation;
-// implementations are safe to call from several threads.
+// merged entries), profiling jobs and admin token hashes. A small interface so that PostgreSQL
+// can replace the embedded SQLite implementation; implementations are safe to call from several
+// threads.
 #pragma once
 
 #include <cstdint>

@@ -14,10 +14,10 @@
 namespace hadmc::model {
 namespace {
 
-using ::testing::HasSubstr;
 using nlohmann::json;
+using ::testing::HasSubstr;
 
-constexpr char kConv[] = "conv2d|1x3x8x8|o8|k3x3|s1|p1|g1|fp32";  // TinyCnn's conv1, exactly
+constexpr char kConv[] = "conv2d|1x3x8x8|o8|k3x3|s1|p1|g1|fp32";   // TinyCnn's conv1, exactly
 constexpr char kLinear16[] = "linear|1x8|o16|k0x0|s1|p0|g1|fp32";  // fc has 10 outputs: same stair
 
 class LutCliTest : public ::testing::Test {
@@ -26,13 +26,19 @@ class LutCliTest : public ::testing::Test {
     if (::access(HADMC_CLI_PATH, X_OK) != 0)
       GTEST_SKIP() << HADMC_CLI_PATH << " is not built (ninja hadmc)";
     ASSERT_TRUE(SaveHmc(testing::TinyCnn(), dir_ / "tiny.hmc"));
-    const json lut = {
-        {"device_class", "x86_cpu"},
-        {"rows",
-         {{{"key", kConv}, {"median_ms", 0.2}, {"p90_ms", 0.25}, {"count", 50},
-           {"source", "measured"}, {"updated_at", "2026-01-01T00:00:00Z"}},
-          {{"key", kLinear16}, {"median_ms", 0.05}, {"p90_ms", 0.06}, {"count", 0},
-           {"source", "estimated"}}}}};
+    const json lut = {{"device_class", "x86_cpu"},
+                      {"rows",
+                       {{{"key", kConv},
+                         {"median_ms", 0.2},
+                         {"p90_ms", 0.25},
+                         {"count", 50},
+                         {"source", "measured"},
+                         {"updated_at", "2026-01-01T00:00:00Z"}},
+                        {{"key", kLinear16},
+                         {"median_ms", 0.05},
+                         {"p90_ms", 0.06},
+                         {"count", 0},
+                         {"source", "estimated"}}}}};
     ASSERT_TRUE(WriteFileAtomically(dir_ / "lut.json", lut.dump()));
   }
   testing::CommandResult Hadmc(const std::string& args) {
