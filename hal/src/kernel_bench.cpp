@@ -125,6 +125,19 @@ Result<at::Tensor> RandomInput(const ir::Graph& g, int64_t batch) {
   return at::rand(shape);
 }
 
+Result<std::vector<KernelMeasurement>> Measurements(std::vector<KernelInstance> kernels,
+                                                    const std::map<std::string, Timing>& timed) {
+  std::vector<KernelMeasurement> out;
+  out.reserve(kernels.size());
+  for (KernelInstance& k : kernels) {
+    auto it = timed.find(k.node);
+    if (it == timed.end())
+      return MakeError(Errc::kInternal, "node '" + k.node + "' was listed but never ran");
+    out.push_back({std::move(k), it->second});
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::error_category& BenchCategory() {
@@ -153,6 +166,50 @@ Timing Summarize(std::vector<double> samples_ms) {
   return t;
 }
 
+namespace {
+
+// KernelTiming::kInContext: whole runs, each step's stretch between the observer's calls.
+Status TimeStepsInContext(const exec::Executor& ex, const at::Tensor& input, const BenchOptions& o,
+                          std::map<std::string, Timing>& timed) {
+  const ir::Graph& g = ex.graph();
+  std::vector<std::vector<double>> samples(g.nodes.size());
+  std::vector<Clock::time_point> stamps;
+  std::vector<size_t> order;
+  stamps.reserve(g.nodes.size());
+  order.reserve(g.nodes.size());
+  bool cancelled = false;
+  auto observe = [&](const exec::Executor::StepCall& step) {
+    if (!KeepGoing(o)) {
+      cancelled = true;
+      return false;
+    }
+    order.push_back(step.node_index);
+    stamps.push_back(Clock::now());
+    return true;
+  };
+  for (int i = 0; i < o.warmup + o.runs; ++i) {
+    stamps.clear();
+    order.clear();
+    const auto t0 = Clock::now();
+    auto run = ex.RunObserved({input}, exec::Mode::kInference, observe);
+    const auto end = Clock::now();
+    if (cancelled) return MakeError(Cancelled("profiling the kernels of '" + g.name + "'"));
+    if (!run) return MakeError(run.error().WithContext("profiling the kernels of '" + g.name + "'"));
+    if (i >= o.warmup)
+      for (size_t k = 0; k < order.size(); ++k) {
+        const auto next = k + 1 < stamps.size() ? stamps[k + 1] : end;
+        samples[order[k]].push_back(std::chrono::duration<double, std::milli>(next - stamps[k]).count());
+      }
+    if (!PauseForDutyCycle(end - t0, o))
+      return MakeError(Cancelled("profiling the kernels of '" + g.name + "'"));
+  }
+  for (size_t n = 0; n < samples.size(); ++n)
+    if (!samples[n].empty()) timed[g.nodes[n].name] = Summarize(std::move(samples[n]));
+  return {};
+}
+
+}  // namespace
+
 Result<std::vector<KernelMeasurement>> ProfileModelKernels(const exec::Executor& ex,
                                                            const BenchOptions& o) {
   HADMC_TRY(CheckOptions(o));
@@ -164,6 +221,10 @@ Result<std::vector<KernelMeasurement>> ProfileModelKernels(const exec::Executor&
 
   ThreadCount threads(o.threads);
   std::map<std::string, Timing> timed;  // by node name
+  if (o.timing == KernelTiming::kInContext) {
+    HADMC_TRY(TimeStepsInContext(ex, *input, o, timed));
+    return Measurements(std::move(*kernels), timed);
+  }
   bool cancelled = false;
   auto observe = [&](const exec::Executor::StepCall& step) {
     if (!KeepGoing(o)) {
@@ -186,15 +247,7 @@ Result<std::vector<KernelMeasurement>> ProfileModelKernels(const exec::Executor&
   if (cancelled) return MakeError(Cancelled("profiling the kernels of '" + g.name + "'"));
   if (!run) return MakeError(run.error().WithContext("profiling the kernels of '" + g.name + "'"));
 
-  std::vector<KernelMeasurement> out;
-  out.reserve(kernels->size());
-  for (KernelInstance& k : *kernels) {
-    auto it = timed.find(k.node);
-    if (it == timed.end())
-      return MakeError(Errc::kInternal, "node '" + k.node + "' was listed but never ran");
-    out.push_back({std::move(k), it->second});
-  }
-  return out;
+  return Measurements(std::move(*kernels), timed);
 }
 
 Result<std::vector<KernelMeasurement>> ProfileModelKernels(const model::Model& m,

@@ -23,7 +23,21 @@ class Executor;
 
 namespace hadmc::hal {
 
+// How a model's kernels are timed (ProfileModelKernels).
+enum class KernelTiming {
+  // The model runs warmup + runs times; a kernel's time is the stretch of each run it occupies
+  // (its call plus the executor's bookkeeping around it, up to the next step). Caches hold what
+  // a real run leaves in them: a 45 MB fp32 ResNet-18 streams its weights from memory, exactly
+  // as when serving. The sum over kernels is the end-to-end time. The default.
+  kInContext,
+  // Each kernel is called warmup + runs times in a row on inputs captured from one real run:
+  // weights and input stay in cache, so memory-bound kernels of models larger than the
+  // last-level cache look faster than they run (docs/benchmarks.md: LUT accuracy).
+  kIsolated,
+};
+
 struct BenchOptions {
+  KernelTiming timing = KernelTiming::kInContext;
   int warmup = 5;
   int runs = 50;    // timed runs per kernel (>= 1; the profiler uses >= 50)
   int threads = 1;  // torch intra-op threads while timing (restored afterwards)
@@ -56,9 +70,9 @@ struct KernelMeasurement {
   Timing timing;
 };
 
-// Times every kernel of `m` (as KernelsOf(m.graph, batch) lists them) in isolation: the model
-// runs once to capture each node's real inputs, then each node's bound kernel (int8 on the real
-// int8 kernels) is timed on those inputs.
+// Times every kernel of `m` (as KernelsOf(m.graph, batch) lists them) at its real shapes,
+// precision and weights (int8 on the real int8 kernels), as o.timing says: in context (the
+// default) or in isolation on the inputs of one real run.
 Result<std::vector<KernelMeasurement>> ProfileModelKernels(const model::Model& m,
                                                            const BenchOptions& o);
 // The same on an executor already bound (the edge daemon's serving one: no second copy of the
