@@ -1,9 +1,12 @@
-// Predicting a kernel's latency from the LUT: the exact row, else the nearest row of the same
-// kind/window/stride/groups class/precision scaled by work computed on channel counts rounded up
-// to the device's channel step (a staircase, not a line), else the roofline (see lut.h).
+// Predicting a kernel's latency from the LUT (see lut.h): the exact row; else the comparable rows
+// (same kind/window/stride/groups class/precision, nearest in pixels and batch) placed by their
+// work on channel counts rounded up to the device's channel step — the nearest row's time inside
+// its stair, a line between the two stairs around the kernel, a line through the two nearest
+// stairs beyond the measured range; else the roofline.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "hadmc/hal/lut.h"
 #include "hadmc/hal/roofline.h"
@@ -80,13 +83,6 @@ bool Comparable(const KernelKey& a, const KernelKey& b) {
 
 double LogRatio(double a, double b) { return std::fabs(std::log(a / b)); }
 
-// How far apart two comparable kernels are: |log| ratios of stepped channels, pixels and batch.
-double Distance(const KernelKey& a, const KernelKey& b, int64_t step) {
-  return LogRatio(Stepped(Channels(a), step), Stepped(Channels(b), step)) +
-         LogRatio(Stepped(a.out_channels, step), Stepped(b.out_channels, step)) +
-         LogRatio(std::max(1.0, Spatial(a.input)), std::max(1.0, Spatial(b.input))) +
-         LogRatio(Batch(a.input), Batch(b.input));
-}
 
 }  // namespace
 
@@ -96,24 +92,75 @@ LatencyLut::Prediction LatencyLut::Predict(const KernelInstance& k,
   // The step of the kernel's precision (tensor cores tile int8 wider than fp16).
   const int64_t step =
       profile ? ChannelStepFor(*profile, ir::PrecisionName(k.key.precision)) : kDefaultChannelStep;
-  const LutEntry* best = nullptr;
-  double best_distance = std::numeric_limits<double>::infinity();
+  const double work = SteppedWork(k.key, step);
+
+  // Comparable rows; among them, those closest in pixels and batch (a pruned variant of a
+  // measured model has rows at exactly its shapes, differing in channels only).
+  struct Candidate {
+    const LutEntry* e;
+    double work;
+    double shape_distance;
+  };
+  std::vector<Candidate> candidates;
+  double nearest_shape = std::numeric_limits<double>::infinity();
   for (const LutEntry& e : rows_) {
-    if (!Comparable(e.key, k.key) || SteppedWork(e.key, step) <= 0) continue;
-    const double d = Distance(e.key, k.key, step);
-    // Ties go to the smaller key, so the choice does not depend on the rows' order.
-    if (d < best_distance ||
-        (d == best_distance && best && e.key.ToString() < best->key.ToString())) {
-      best = &e;
-      best_distance = d;
+    if (!Comparable(e.key, k.key)) continue;
+    const double w = SteppedWork(e.key, step);
+    if (w <= 0) continue;
+    const double d = LogRatio(std::max(1.0, Spatial(e.key.input)), std::max(1.0, Spatial(k.key.input))) +
+                     LogRatio(Batch(e.key.input), Batch(k.key.input));
+    nearest_shape = std::min(nearest_shape, d);
+    candidates.push_back({&e, w, d});
+  }
+  if (candidates.empty()) {
+    if (!profile) return {0, "none", ""};
+    return {Roofline(k, *profile).ms, "roofline", ""};
+  }
+  // Same shape class only when the nearest shape is this one's; otherwise everything comparable
+  // (and the work ratio carries the pixel difference).
+  std::vector<Candidate> pool;
+  for (const Candidate& c : candidates)
+    if (c.shape_distance <= nearest_shape + 1e-12) pool.push_back(c);
+  // Nearest in work first; ties to the smaller key, so the rows' order does not matter.
+  std::sort(pool.begin(), pool.end(), [&](const Candidate& a, const Candidate& b) {
+    const double da = LogRatio(a.work, work), db = LogRatio(b.work, work);
+    if (da != db) return da < db;
+    return a.e->key.ToString() < b.e->key.ToString();
+  });
+  const Candidate& nearest = pool.front();
+  const std::string from = nearest.e->key.ToString();
+  // In the nearest row's stair: its time (latency is flat within a channel step).
+  if (nearest.work == work) return {nearest.e->median_ms, "neighbour", from};
+
+  // Between two measured stairs: linear in stepped work between them (the stairs' own times,
+  // not a line through the origin: small kernels have a fixed cost that proportional scaling
+  // would shrink away).
+  const Candidate* below = nullptr;
+  const Candidate* above = nullptr;
+  for (const Candidate& c : pool) {
+    if (c.work < work && (!below || c.work > below->work)) below = &c;
+    if (c.work > work && (!above || c.work < above->work)) above = &c;
+  }
+  if (below && above) {
+    const double f = (work - below->work) / (above->work - below->work);
+    return {below->e->median_ms + f * (above->e->median_ms - below->e->median_ms),
+            "neighbour", from};
+  }
+  // Beyond the measured range: the slope of the two nearest stairs on that side when it is a
+  // sensible line (rising, with a non-negative fixed cost), else proportional to work.
+  const double proportional = nearest.e->median_ms * work / nearest.work;
+  const Candidate* second = nullptr;
+  for (const Candidate& c : pool)
+    if (&c != &nearest && c.work != nearest.work && (c.work - work) * (nearest.work - work) > 0) {
+      second = &c;
+      break;  // pool is sorted by distance in work
     }
+  if (second) {
+    const double slope = (nearest.e->median_ms - second->e->median_ms) / (nearest.work - second->work);
+    const double fixed = nearest.e->median_ms - slope * nearest.work;
+    if (slope > 0 && fixed >= 0) return {fixed + slope * work, "neighbour", from};
   }
-  if (best) {
-    const double ratio = SteppedWork(k.key, step) / SteppedWork(best->key, step);
-    return {best->median_ms * ratio, "neighbour", best->key.ToString()};
-  }
-  if (!profile) return {0, "none", ""};
-  return {Roofline(k, *profile).ms, "roofline", ""};
+  return {proportional, "neighbour", from};
 }
 
 LatencyLut::GraphPrediction LatencyLut::PredictGraph(const std::vector<KernelInstance>& kernels,

@@ -228,8 +228,13 @@ TEST(LatencyLutTest, TheNearestComparableRowIsTheNeighbour) {
   LatencyLut lut("x86_cpu", {Row(Conv(32, 32), 1.0), Row(Conv(128, 128), 10.0)});
   auto near_big = lut.Predict(Instance(Conv(120, 120)), nullptr);
   EXPECT_EQ(near_big.from_key, Conv(128, 128).ToString());
-  EXPECT_DOUBLE_EQ(near_big.ms, 10.0 * 120 * 120 / (128 * 128));
+  // Between the two stairs: a line in (stepped) MACs between their times, not through zero.
+  EXPECT_DOUBLE_EQ(near_big.ms, 1.0 + 9.0 * (120.0 * 120 - 32 * 32) / (128.0 * 128 - 32 * 32));
   EXPECT_EQ(lut.Predict(Instance(Conv(40, 40)), nullptr).from_key, Conv(32, 32).ToString());
+  // Beyond them: the same line extended (it rises and its fixed cost is >= 0).
+  const double slope = 9.0 / (128.0 * 128 - 32 * 32), fixed = 1.0 - slope * 32 * 32;
+  EXPECT_DOUBLE_EQ(lut.Predict(Instance(Conv(256, 256)), nullptr).ms, fixed + slope * 256 * 256);
+  EXPECT_DOUBLE_EQ(lut.Predict(Instance(Conv(16, 16)), nullptr).ms, fixed + slope * 16 * 16);
 
   // Another stride, window, precision or groups class is not comparable.
   KernelKey strided = Conv(64, 64);

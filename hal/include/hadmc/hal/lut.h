@@ -1,10 +1,13 @@
 // The latency look-up table of one device class: measured (or estimated) latencies of fused
 // kernels, keyed by KernelKey. Graph latency = sum over the graph's kernels. A kernel without an
-// exact row is predicted from its nearest measured neighbour of the same kind, window, stride,
-// groups class and precision, scaled by the ratio of MACs (or bytes for kernels without MACs)
-// computed on channel counts rounded UP to the profile's channel_step — latency is a staircase
-// in channels, so two counts in the same step predict the same time (no linear interpolation
-// across a step). Without a neighbour: the roofline estimate, flagged as such.
+// exact row is predicted from the comparable rows — same kind, window, stride, groups class and
+// precision, and the nearest pixels and batch among them — placed by their work (MACs, or
+// elements for kernels without MACs) computed on channel counts rounded UP to the profile's
+// channel_step. Latency is a staircase in channels: inside a measured row's stair the kernel
+// gets that row's time exactly; between two measured stairs, a line between them (their own
+// times, so a kernel's fixed cost is kept); beyond the measured range, the line through the two
+// nearest stairs if it rises with a non-negative fixed cost, else the nearest row scaled by
+// work. Without any comparable row: the roofline estimate, flagged as such.
 // Torch-free.
 #pragma once
 
