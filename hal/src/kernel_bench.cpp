@@ -60,21 +60,35 @@ bool PauseForDutyCycle(std::chrono::duration<double> busy, const BenchOptions& o
 // threads keep theirs; at::set_num_threads would also change the process-wide default that
 // threads starting their first parallel op later pick up (a serving thread could then be stuck
 // with the profiler's count). Without OpenMP the pool is process-wide and at::set_num_threads
-// is all there is.
+// is all there is. The BLAS's own pool (OpenBLAS with pthreads) is process-wide: it runs one
+// thread while timing, as hal::ConfigureThreads leaves it in the daemon and the CLI (threads.h:
+// LibTorch owns the parallelism), else a "1 thread" timing would use the BLAS's pool too.
 class ThreadCount {
  public:
   explicit ThreadCount(int threads) {
     before_ = at::get_num_threads();  // also LibTorch's lazy per-thread init, done first
     Set(std::max(threads, 1));
+    if (blas_get_ && blas_set_) {
+      blas_before_ = blas_get_();
+      if (blas_before_ != 1) blas_set_(1);
+    }
   }
-  ~ThreadCount() { Set(before_); }
+  ~ThreadCount() {
+    Set(before_);
+    if (blas_set_ && blas_before_ > 1) blas_set_(blas_before_);
+  }
   ThreadCount(const ThreadCount&) = delete;
   ThreadCount& operator=(const ThreadCount&) = delete;
 
  private:
+  using SetFn = void (*)(int);
+  using GetFn = int (*)();
+  template <typename Fn>
+  static Fn Lookup(const char* name) {
+    return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
+  }
   static void Set(int threads) {
-    using SetFn = void (*)(int);
-    static const auto omp_set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+    static const auto omp_set = Lookup<SetFn>("omp_set_num_threads");
     if (omp_set) {
       omp_set(threads);
       return;
@@ -85,7 +99,10 @@ class ThreadCount {
       // a native pool that already started cannot be resized; timings then use its size
     }
   }
+  const SetFn blas_set_ = Lookup<SetFn>("openblas_set_num_threads");
+  const GetFn blas_get_ = Lookup<GetFn>("openblas_get_num_threads");
   int before_ = 1;
+  int blas_before_ = -1;
 };
 
 Status CheckOptions(const BenchOptions& o) {
