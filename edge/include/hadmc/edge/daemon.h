@@ -47,9 +47,9 @@ class Daemon {
   // loop thread at its next wake-up (at once when idle). "" when taken, else why not.
   std::string RequestProfile();
   // SIGHUP: applies a re-read config. Poll timing (interval, jitter, backoff), the probation
-  // window and thresholds, and the runtime's latency bound take effect at once; a change of server, identity, model, keys, state
-  // directory or API listener needs a restart and is refused, naming the field (the running
-  // config stays).
+  // window and thresholds, the runtime's latency bound and the profiler's settings take effect
+  // at once; a change of server, identity, model, keys, state directory or API listener needs a
+  // restart and is refused, naming the field (the running config stays).
   Status Reload(const EdgedConfig& next);
   EdgedConfig config() const;
 
