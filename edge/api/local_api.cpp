@@ -283,7 +283,7 @@ net::HttpResponse LocalApi::Metrics() const {
     << "hadmc_edge_sync_bytes_total " << sync_bytes_ << "\n"
     << "# HELP hadmc_edge_swaps_total Model swaps (activations and rollbacks).\n# TYPE hadmc_edge_swaps_total counter\n"
     << "hadmc_edge_swaps_total " << runtime_.swaps() << "\n"
-    << "# HELP hadmc_profile_runs_total Profiles of the serving model and profiling jobs, by outcome.\n"
+    << "# HELP hadmc_profile_runs_total Model profiles and profiling jobs reported or failed.\n"
     << "# TYPE hadmc_profile_runs_total counter\n"
     << "hadmc_profile_runs_total{outcome=\"reported\"} " << profile_runs_ << "\n"
     << "hadmc_profile_runs_total{outcome=\"failed\"} " << profile_errors_ << "\n";

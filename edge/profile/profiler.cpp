@@ -79,11 +79,12 @@ hal::BenchOptions Profiler::Bench(const ProfilerOptions& o,
 
 Status Profiler::Post(const LatencyReport& r) {
   const std::string target = "/v1/devices/" + device_id_ + "/latency";
-  auto res = client_.Request("POST", target, ToJson(r).dump(), {{"Content-Type", "application/json"}});
+  auto res =
+      client_.Request("POST", target, ToJson(r).dump(), {{"Content-Type", "application/json"}});
   if (!res) return MakeError(res.error().WithContext("POST " + target));
   if (res->status != 200)
-    return MakeError(Errc::kInvalidArgument, "POST " + target + ": HTTP " +
-                                                 std::to_string(res->status) + " " + res->body);
+    return MakeError(Errc::kInvalidArgument,
+                     "POST " + target + ": HTTP " + std::to_string(res->status) + " " + res->body);
   return {};
 }
 
@@ -112,8 +113,8 @@ Result<int> Profiler::AnswerJobs(const ProfilerOptions& o, uint64_t version,
   auto res = client_.Request("GET", target);
   if (!res) return MakeError(res.error().WithContext("GET " + target));
   if (res->status != 200)
-    return MakeError(Errc::kInvalidArgument, "GET " + target + ": HTTP " +
-                                                 std::to_string(res->status) + " " + res->body);
+    return MakeError(Errc::kInvalidArgument,
+                     "GET " + target + ": HTTP " + std::to_string(res->status) + " " + res->body);
   auto jobs = ParseProfileJobs(res->body);
   if (!jobs) return MakeError(jobs.error());
   int answered = 0;

@@ -16,15 +16,15 @@ namespace {
 // Ops that take a fused activation (the key's kind then ends in _relu or _relu6).
 const std::set<std::string> kFusable = {"conv2d", "linear", "add"};
 // Ops rebuilt without one.
-const std::set<std::string> kPlain = {
-    "mul",  "batch_norm", "relu",      "relu6",      "silu",        "sigmoid",  "hardswish",
-    "identity", "softmax", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "flatten",
-    "quantize", "dequantize"};
+const std::set<std::string> kPlain = {"mul",     "batch_norm", "relu",       "relu6",
+                                      "silu",    "sigmoid",    "hardswish",  "identity",
+                                      "softmax", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+                                      "flatten", "quantize",   "dequantize"};
 // Int8 nodes: the weight ops and add on their int8 kernels, the ops the quantize pass keeps in
 // an int8 region (they run on quint8 values), and quantize itself.
-const std::set<std::string> kInt8 = {"conv2d",  "linear",  "add",        "relu",
-                                     "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-                                     "flatten", "identity", "quantize"};
+const std::set<std::string> kInt8 = {
+    "conv2d",  "linear",   "add",     "relu", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "flatten", "identity", "quantize"};
 // Each input and each weight at most this many elements: a bad key must not exhaust memory.
 constexpr int64_t kMaxElements = int64_t{1} << 26;
 
@@ -52,10 +52,14 @@ Result<Kind> SplitKind(const std::string& kind) {
 
 ir::DType DTypeOf(const at::Tensor& t) {
   switch (t.scalar_type()) {
-    case at::kHalf: return ir::DType::kF16;
-    case at::kChar: return ir::DType::kI8;
-    case at::kByte: return ir::DType::kU8;
-    default: return ir::DType::kF32;
+    case at::kHalf:
+      return ir::DType::kF16;
+    case at::kChar:
+      return ir::DType::kI8;
+    case at::kByte:
+      return ir::DType::kU8;
+    default:
+      return ir::DType::kF32;
   }
 }
 
@@ -84,8 +88,12 @@ class NodeBuilder {
   // A conv/linear weight (fp32 values `w` [O, ...]) stored at the key's precision, and a bias.
   void Weight(const at::Tensor& w) {
     switch (key_.precision) {
-      case ir::Precision::kFp32: Param("weight", w); break;
-      case ir::Precision::kFp16: Param("weight", w.to(at::kHalf).contiguous()); break;
+      case ir::Precision::kFp32:
+        Param("weight", w);
+        break;
+      case ir::Precision::kFp16:
+        Param("weight", w.to(at::kHalf).contiguous());
+        break;
       case ir::Precision::kInt8: {
         // 7-bit codes (what reduce range stores); the kernel's speed does not depend on it.
         auto [codes, scale] = exec::QuantizePerChannel(w, 63.0);
@@ -165,8 +173,7 @@ Result<SyntheticKernel> BuildSyntheticKernel(const KernelKey& key) {
   const bool windowed = op == "conv2d" || op == "max_pool2d" || op == "avg_pool2d";
   if (windowed) {
     HADMC_TRY(Require(x.size() == 4, op + " takes [N,C,H,W], not " + ir::ShapeString(x)));
-    HADMC_TRY(Require(key.kernel_h >= 1 && key.kernel_w >= 1 && key.stride >= 1 &&
-                          key.padding >= 0,
+    HADMC_TRY(Require(key.kernel_h >= 1 && key.kernel_w >= 1 && key.stride >= 1 && key.padding >= 0,
                       op + " needs a window >= 1x1, stride >= 1 and padding >= 0"));
     a.Set("stride", pair(key.stride));
     a.Set("padding", pair(key.padding));
@@ -177,7 +184,8 @@ Result<SyntheticKernel> BuildSyntheticKernel(const KernelKey& key) {
     HADMC_TRY(Require(g >= 1 && o >= 1 && c % g == 0 && o % g == 0,
                       "conv2d needs out_channels >= 1 and groups dividing both channel counts"));
     const ir::Shape w = {o, c / g, key.kernel_h, key.kernel_w};
-    HADMC_TRY(Require(Numel(w) <= kMaxElements, "conv2d weight " + ir::ShapeString(w) + " too big"));
+    HADMC_TRY(
+        Require(Numel(w) <= kMaxElements, "conv2d weight " + ir::ShapeString(w) + " too big"));
     a.Set("dilation", pair(1));
     a.Set("groups", g);
     b.Weight(at::randn(w) * 0.1);

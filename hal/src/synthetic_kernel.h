@@ -12,9 +12,9 @@
 namespace hadmc::hal {
 
 struct SyntheticKernel {
-  model::Model model;                 // one node, random weights in the key's precision
+  model::Model model;  // one node, random weights in the key's precision
   std::vector<ir::Shape> input_shapes;
-  std::vector<at::Tensor> inputs;     // random; quint8 where the node reads int8 values
+  std::vector<at::Tensor> inputs;  // random; quint8 where the node reads int8 values
 };
 
 // The node a deployed graph would hold for `key`; kUnsupported for kinds it cannot rebuild.

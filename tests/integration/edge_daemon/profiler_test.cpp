@@ -54,8 +54,9 @@ class ProfilerDaemonTest : public server::testing::CloudServerTest {
     return r && r->status == 200 ? Json(*r) : json::object();
   }
   std::unique_ptr<net::HttpsClient> Api(const Daemon& d) {
-    auto api = net::HttpsClient::Create("https://127.0.0.1:" + std::to_string(d.api_port()),
-                                        {dir_ / "edge/api/ca.crt", "", "", std::chrono::seconds(5)});
+    auto api =
+        net::HttpsClient::Create("https://127.0.0.1:" + std::to_string(d.api_port()),
+                                 {dir_ / "edge/api/ca.crt", "", "", std::chrono::seconds(5)});
     EXPECT_TRUE(api) << api.error().String();
     return api ? std::move(*api) : nullptr;
   }

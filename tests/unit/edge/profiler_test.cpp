@@ -83,9 +83,7 @@ TEST(LatencyReportTest, ProfileJobsParseAndMalformedOnesAreRefused) {
 
 class ProfilerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(runtime_.Activate(4, testing::ZooModelBytes("resnet8", 1)));
-  }
+  void SetUp() override { ASSERT_TRUE(runtime_.Activate(4, testing::ZooModelBytes("resnet8", 1))); }
   Runtime runtime_;
   RecordingCloud cloud_;
   Profiler profiler_{cloud_, "edge-1", "resnet"};
@@ -134,7 +132,8 @@ TEST_F(ProfilerTest, AStopRequestCancelsWithoutAReport) {
 
 TEST_F(ProfilerTest, JobsAreAnsweredWithTheKernelsThatCanBeBuilt) {
   cloud_.jobs = json{{"jobs",
-                      {{{"id", 7}, {"kernels", {kConv, "concat|1x8x4x4|o16|k0x0|s1|p0|g1|fp32", "x|"}},
+                      {{{"id", 7},
+                        {"kernels", {kConv, "concat|1x8x4x4|o16|k0x0|s1|p0|g1|fp32", "x|"}},
                         {"runs", 3}},
                        {{"id", 8}, {"kernels", {"upsample|1x8x4x4|o8|k0x0|s1|p0|g1|fp32"}}}}}}
                     .dump();
@@ -150,8 +149,8 @@ TEST_F(ProfilerTest, JobsAreAnsweredWithTheKernelsThatCanBeBuilt) {
   EXPECT_EQ(body["kernels"][0]["runs"], 3);  // the job's runs
   EXPECT_FALSE(body.contains("e2e"));
   // Job 8 has nothing this build can time: not answered, and not tried again.
-  cloud_.jobs = json{{"jobs", {{{"id", 8}, {"kernels", {"upsample|1x8x4x4|o8|k0x0|s1|p0|g1|fp32"}}}}}}
-                    .dump();
+  cloud_.jobs =
+      json{{"jobs", {{{"id", 8}, {"kernels", {"upsample|1x8x4x4|o8|k0x0|s1|p0|g1|fp32"}}}}}}.dump();
   answered = profiler_.AnswerJobs(Quick(), 4, {});
   ASSERT_TRUE(answered) << answered.error().String();
   EXPECT_EQ(*answered, 0);

@@ -26,10 +26,10 @@ namespace hadmc::edge {
 
 struct ProfilerOptions {
   int warmup = 5;
-  int runs = 50;               // timed runs per kernel and end to end
-  int threads = 1;             // LibTorch threads while timing
+  int runs = 50;    // timed runs per kernel and end to end
+  int threads = 1;  // LibTorch threads while timing
   double max_duty_cycle = 0.25;
-  int max_job_runs = 1000;     // a job asking for more runs gets this many
+  int max_job_runs = 1000;  // a job asking for more runs gets this many
 };
 
 // One report: the body of POST /v1/devices/{id}/latency (helper wire format, docs/edge.md).
