@@ -18,7 +18,7 @@ json TimingJson(const hal::Timing& t) {
 
 json ToJson(const LatencyReport& r) {
   json kernels = json::array();
-  for (const hal::KernelMeasurement& k : r.kernels) {
+  for (const hal::KernelMeasurement& k : hal::MergeRepeatedKeys(r.kernels)) {
     json row = TimingJson(k.timing);
     row["key"] = k.kernel.key.ToString();
     kernels.push_back(std::move(row));

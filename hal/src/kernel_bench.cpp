@@ -220,8 +220,30 @@ Status TimeStepsInContext(const exec::Executor& ex, const at::Tensor& input, con
     if (!PauseForDutyCycle(end - t0, o))
       return MakeError(Cancelled("profiling the kernels of '" + g.name + "'"));
   }
-  for (size_t n = 0; n < samples.size(); ++n)
-    if (!samples[n].empty()) timed[g.nodes[n].name] = Summarize(std::move(samples[n]));
+  // Each kernel's typical time is its mean over the middle half of the runs ranked by total time
+  // (a trimmed mean of whole runs): then a model's kernel times add up to its median run. Per-
+  // kernel medians add up to less — each kernel's own noise is skewed to the slow side, so the
+  // sum of medians sits below the median of sums (7-10% for ResNet-18 here). p90 and min stay
+  // per kernel over all runs.
+  std::vector<double> totals(static_cast<size_t>(o.runs), 0.0);
+  for (const auto& per_node : samples)
+    for (size_t r = 0; r < per_node.size() && r < totals.size(); ++r) totals[r] += per_node[r];
+  std::vector<size_t> by_total(totals.size());
+  for (size_t r = 0; r < by_total.size(); ++r) by_total[r] = r;
+  std::sort(by_total.begin(), by_total.end(),
+            [&](size_t a, size_t b) { return totals[a] < totals[b]; });
+  const size_t lo = by_total.size() / 4,
+               hi = std::max(lo + 1, by_total.size() - by_total.size() / 4);
+  for (size_t n = 0; n < samples.size(); ++n) {
+    if (samples[n].empty()) continue;
+    double typical = 0;
+    for (size_t i = lo; i < hi; ++i) typical += samples[n][by_total[i]];
+    typical /= static_cast<double>(hi - lo);
+    Timing t = Summarize(std::move(samples[n]));
+    t.median_ms = typical;
+    t.p90_ms = std::max(t.p90_ms, typical);
+    timed[g.nodes[n].name] = t;
+  }
   return {};
 }
 
@@ -265,6 +287,28 @@ Result<std::vector<KernelMeasurement>> ProfileModelKernels(const exec::Executor&
   if (!run) return MakeError(run.error().WithContext("profiling the kernels of '" + g.name + "'"));
 
   return Measurements(std::move(*kernels), timed);
+}
+
+std::vector<KernelMeasurement> MergeRepeatedKeys(const std::vector<KernelMeasurement>& measured) {
+  std::vector<KernelMeasurement> out;
+  std::map<std::string, std::pair<size_t, int>> seen;  // key -> (index in out, occurrences)
+  for (const KernelMeasurement& k : measured) {
+    const std::string key = k.kernel.key.ToString();
+    auto it = seen.find(key);
+    if (it == seen.end()) {
+      seen.emplace(key, std::make_pair(out.size(), 1));
+      out.push_back(k);
+      continue;
+    }
+    auto& [index, n] = it->second;
+    Timing& t = out[index].timing;
+    t.median_ms = (t.median_ms * n + k.timing.median_ms) / (n + 1);
+    t.p90_ms = std::max({t.p90_ms, k.timing.p90_ms, t.median_ms});
+    t.min_ms = std::min(t.min_ms, k.timing.min_ms);
+    t.runs += k.timing.runs;
+    ++n;
+  }
+  return out;
 }
 
 Result<std::vector<KernelMeasurement>> ProfileModelKernels(const model::Model& m,

@@ -80,6 +80,41 @@ TEST(SummarizeTest, NearestRankMedianAndP90) {
 
 TEST(KernelBenchTest, EveryKernelOfAnFp32ModelIsTimed) { ExpectEveryKernelTimed(Net(), Quick()); }
 
+TEST(KernelBenchTest, IsolatedTimingTimesEveryKernelToo) {
+  BenchOptions o = Quick();
+  o.timing = KernelTiming::kIsolated;
+  ExpectEveryKernelTimed(Net(), o);
+}
+
+TEST(KernelBenchTest, RepeatedKeysMergeIntoTheirMeanWithAllTheirRuns) {
+  auto measured = [](const std::string& node, int64_t channels, double median, double p90) {
+    KernelMeasurement k;
+    k.kernel.node = node;
+    k.kernel.key = {.kind = "relu",
+                    .input = {1, channels, 4, 4},
+                    .out_channels = channels,
+                    .kernel_h = 0,
+                    .kernel_w = 0,
+                    .stride = 1,
+                    .padding = 0,
+                    .groups = 1,
+                    .precision = ir::Precision::kFp32};
+    k.timing = {.median_ms = median, .p90_ms = p90, .min_ms = median / 2, .runs = 10};
+    return k;
+  };
+  const auto merged = MergeRepeatedKeys({measured("a", 8, 1.0, 1.5), measured("b", 16, 5.0, 6.0),
+                                         measured("c", 8, 2.0, 2.2), measured("d", 8, 6.0, 7.0)});
+  ASSERT_EQ(merged.size(), 2u);
+  EXPECT_EQ(merged[0].kernel.node, "a");  // first occurrence's order
+  EXPECT_DOUBLE_EQ(merged[0].timing.median_ms, 3.0);  // (1 + 2 + 6) / 3: the sum is kept
+  EXPECT_DOUBLE_EQ(merged[0].timing.p90_ms, 7.0);
+  EXPECT_DOUBLE_EQ(merged[0].timing.min_ms, 0.5);
+  EXPECT_EQ(merged[0].timing.runs, 30);
+  EXPECT_EQ(merged[1].kernel.node, "b");
+  EXPECT_DOUBLE_EQ(merged[1].timing.median_ms, 5.0);
+  EXPECT_EQ(merged[1].timing.runs, 10);
+}
+
 TEST(KernelBenchTest, EveryKernelOfAnInt8ModelIsTimedOnItsInt8Kernel) {
   auto backend = ConfigureInt8Backend();
   if (!backend) GTEST_SKIP() << backend.error().String();

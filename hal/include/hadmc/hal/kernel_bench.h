@@ -28,7 +28,10 @@ enum class KernelTiming {
   // The model runs warmup + runs times; a kernel's time is the stretch of each run it occupies
   // (its call plus the executor's bookkeeping around it, up to the next step). Caches hold what
   // a real run leaves in them: a 45 MB fp32 ResNet-18 streams its weights from memory, exactly
-  // as when serving. The sum over kernels is the end-to-end time. The default.
+  // as when serving. A kernel's median_ms is its typical time: its mean over the middle half of
+  // the runs ranked by total time, so that a model's kernels add up to its median run (per-kernel
+  // medians add up 7-10% short: each kernel's noise is skewed). p90/min are per kernel over all
+  // runs. The default.
   kInContext,
   // Each kernel is called warmup + runs times in a row on inputs captured from one real run:
   // weights and input stay in cache, so memory-bound kernels of models larger than the
@@ -79,6 +82,11 @@ Result<std::vector<KernelMeasurement>> ProfileModelKernels(const model::Model& m
 // prepacked weights). Executor runs are const and may overlap with serving.
 Result<std::vector<KernelMeasurement>> ProfileModelKernels(const exec::Executor& ex,
                                                            const BenchOptions& o);
+// One measurement per distinct key: a key that occurs several times in a model (ResNet's
+// repeated blocks) gets the mean of its occurrences' times (its typical time in this model; the
+// kernels' sum is unchanged), the largest p90, the smallest min and the runs of all occurrences.
+// First-occurrence order. What a LUT report sends.
+std::vector<KernelMeasurement> MergeRepeatedKeys(const std::vector<KernelMeasurement>& measured);
 // The whole model, inference mode, same options.
 Result<Timing> ProfileEndToEnd(const model::Model& m, const BenchOptions& o);
 Result<Timing> ProfileEndToEnd(const exec::Executor& ex, const BenchOptions& o);
