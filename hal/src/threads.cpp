@@ -4,14 +4,10 @@
 #include <dlfcn.h>
 #include <sched.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <string>
 
 #include "hadmc/common/log.h"
 
@@ -22,22 +18,6 @@ namespace {
 // provides (OpenBLAS, reference BLAS, BLIS), so there is nothing to link against.
 using SetThreadsFn = void (*)(int);
 using GetThreadsFn = int (*)();
-
-// The kernel's struct sched_attr (linux/sched/types.h clashes with <sched.h>; glibc 2.36 has no
-// sched_setattr wrapper). The layout is the kernel ABI, SCHED_ATTR_SIZE_VER1.
-struct SchedAttr {
-  uint32_t size;
-  uint32_t sched_policy;
-  uint64_t sched_flags;
-  int32_t sched_nice;
-  uint32_t sched_priority;
-  uint64_t sched_runtime;
-  uint64_t sched_deadline;
-  uint64_t sched_period;
-  uint32_t sched_util_min;
-  uint32_t sched_util_max;
-};
-static_assert(sizeof(SchedAttr) == 56, "SCHED_ATTR_SIZE_VER1");
 
 template <typename Fn>
 Fn Lookup(const char* name) {
@@ -78,32 +58,7 @@ bool MakeThisThreadBackground(int nice) {
                std::strerror(errno));
     ok = false;
   }
-  SetThisThreadSlice(BackgroundSliceUs(), nice);
   return ok;
-}
-
-int BackgroundSliceUs() {
-  if (const char* env = std::getenv("HADMC_BACKGROUND_SLICE_US")) {
-    char* end = nullptr;
-    const long v = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && v >= 0 && v <= 100'000) return static_cast<int>(v);
-    Log().warn("HADMC_BACKGROUND_SLICE_US={} is not 0..100000; using {}", env, kBackgroundSliceUs);
-  }
-  return kBackgroundSliceUs;
-}
-
-bool SetThisThreadSlice(int slice_us, int nice) {
-  if (slice_us <= 0) return true;
-  SchedAttr attr{};
-  attr.size = sizeof(attr);
-  attr.sched_policy = SCHED_OTHER;
-  attr.sched_nice = nice;
-  attr.sched_runtime = static_cast<uint64_t>(slice_us) * 1000;  // ns
-  if (::syscall(SYS_sched_setattr, 0, &attr, 0) != 0) {
-    Log().debug("sched_setattr(slice {} us): {}", slice_us, std::strerror(errno));
-    return false;
-  }
-  return true;
 }
 
 }  // namespace hadmc::hal

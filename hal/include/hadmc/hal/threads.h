@@ -22,22 +22,7 @@ ThreadSettings ConfigureThreads(int threads);
 // OpenMP team of its own), and it runs at `nice` (per thread on Linux; threads it starts
 // inherit it). For work that must not compete with serving threads, like the edge daemon's
 // sync and model warm-up. Returns false if a setting could not be applied (it is logged).
-// It also asks for a short scheduler slice (SetThisThreadSlice with BackgroundSliceUs()).
 bool MakeThisThreadBackground(int nice);
-
-// The EEVDF scheduler (Linux >= 6.6) lets the running task finish its slice before a task that
-// just woke up gets the CPU; a niced background task's slice (3 ms by default, longer on big
-// machines) is then added to a serving thread's latency. Since Linux 6.12 a thread can ask for
-// its own slice (sched_attr.sched_runtime for SCHED_OTHER, 0.1-100 ms), and a waking task with
-// a shorter slice may preempt at once. Sets the calling thread's slice to `slice_us`, keeping
-// `nice`; threads it creates inherit it. Older kernels ignore the slice. 0: leave the default.
-// Returns false if the call failed (logged at debug level).
-bool SetThisThreadSlice(int slice_us, int nice);
-
-// The slice background threads ask for: 100 us (the kernel's minimum), or
-// $HADMC_BACKGROUND_SLICE_US (0..100000; 0 = the kernel's default slice).
-constexpr int kBackgroundSliceUs = 100;
-int BackgroundSliceUs();
 
 // Threads of the loaded BLAS's own pool, or -1 if it has no such control (reference BLAS, none).
 int BlasThreads();
