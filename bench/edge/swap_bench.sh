@@ -2,6 +2,7 @@
 # The edge daemon under load while versions are swapped in (issue 5's benchmark):
 #   1. idle: hadmc-edged running with no model (nothing published yet): RSS, and CPU over 30 s;
 #   2. steady: version 1 served to a closed-loop load (hadmc-loadgen) for STEADY_S seconds: p99;
+#      then CONTROL_S seconds (0: skip) of the same load beside a nice-19 busy loop, no swap;
 #   3. swaps: SWAPS versions rolled out one after the other under the same load. Each rollout
 #      makes the daemon sync (only the blocks it lacks), assemble, load, warm up and swap.
 #      Per swap: the peak RSS (VmHWM, reset before each rollout) against the RSS with the old
@@ -25,6 +26,7 @@ ARCH=${ARCH:-resnet18}
 SWAPS=${SWAPS:-10}
 STEADY_S=${STEADY_S:-20}
 IDLE_S=${IDLE_S:-30}
+CONTROL_S=${CONTROL_S:-20}
 CONCURRENCY=${CONCURRENCY:-2}
 OUT=${OUT:-out/bench/edge-swap}
 DEVICE_PORT=${DEVICE_PORT:-18443}
@@ -121,6 +123,20 @@ echo "==> bench: steady load on version 1, ${STEADY_S} s, ${CONCURRENCY} clients
 "${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" \
   --duration "${STEADY_S}" --shape 1,1,28,28 --csv "${OUT}/steady.csv" --json >"${OUT}/steady.json"
 
+# Control: the same load while a plain CPU hog runs at the background threads' priority (nice 19)
+# and no swap happens. What this phase costs at p99 is what any background work costs on this
+# machine, whatever the daemon does.
+if ((CONTROL_S > 0)); then
+  echo "==> bench: control, steady load with a nice-19 busy loop, ${CONTROL_S} s"
+  nice -n 19 sh -c 'while :; do :; done' &
+  HOG_PID=$!
+  PIDS+=("${HOG_PID}")
+  "${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" \
+    --duration "${CONTROL_S}" --shape 1,1,28,28 --csv "${OUT}/control.csv" --json >"${OUT}/control.json"
+  kill "${HOG_PID}"
+  wait "${HOG_PID}" 2>/dev/null || true
+fi
+
 echo "==> bench: ${SWAPS} swaps under the same load"
 START_NS=$(date +%s%N)  # the load generator's clock (its CSV times) starts about here
 "${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" \
@@ -171,6 +187,12 @@ print(f"arch {arch}: model file {model_mib:.1f} MiB")
 print(f"idle, no model: RSS {int(idle_rss)/1024:.1f} MiB, CPU {100*int(idle_ticks)/int(hz)/int(idle_s):.2f}% of one core over {idle_s} s")
 ok_steady = [l for t, l, s in steady if s == 200]
 print(f"steady ({len(steady)} requests, {len(steady)-len(ok_steady)} failed): p99 {p99(ok_steady):.2f} ms")
+try:
+    control = [l for t, l, s in rows(f"{out}/control.csv") if s == 200]
+    print(f"control: steady load + a nice-19 busy loop, no swap ({len(control)} ok): p99 "
+          f"{p99(control):.2f} ms = {p99(control)/p99(ok_steady):.2f}x steady")
+except FileNotFoundError:
+    pass
 ok_swaps = [l for t, l, s in swaps_csv if s == 200]
 print(f"swap phase ({len(swaps_csv)} requests, {len(swaps_csv)-len(ok_swaps)} failed): p99 {p99(ok_swaps):.2f} ms "
       f"= {p99(ok_swaps)/p99(ok_steady):.2f}x steady")

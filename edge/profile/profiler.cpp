@@ -1,8 +1,13 @@
 #include "hadmc/edge/profiler.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "hadmc/common/log.h"
+#include "hadmc/hal/device_class.h"
+#include "hadmc/hal/energy.h"
+#include "hadmc/hal/profile.h"
 
 namespace hadmc::edge {
 
@@ -29,6 +34,10 @@ json ToJson(const LatencyReport& r) {
             {"threads", r.threads},
             {"kernels", std::move(kernels)}};
   if (r.e2e) j["e2e"] = TimingJson(*r.e2e);
+  if (r.e2e && r.energy)
+    j["energy"] = {{"joules_per_inference", r.energy->joules_per_inference},
+                   {"measured", r.energy->measured},
+                   {"source", r.energy->source}};
   if (r.job) j["job"] = *r.job;
   return j;
 }
@@ -88,6 +97,37 @@ Status Profiler::Post(const LatencyReport& r) {
   return {};
 }
 
+std::optional<LatencyReport::Energy> Profiler::Energy(const LoadedModel& m,
+                                                      const hal::BenchOptions& b,
+                                                      const hal::Timing& e2e) const {
+  auto profile = hal::FindProfile(hal::DetectDeviceClass());
+  if (!profile) return std::nullopt;  // arm64_cpu, cpu: no hardware profile, no TDP to go on
+  if (!hal::EnergyMeter::Open()) {
+    return LatencyReport::Energy{.joules_per_inference = profile->tdp_w * e2e.median_ms / 1000,
+                                 .measured = false,
+                                 .source = "tdp-estimate"};
+  }
+  // A burst of inferences with the meter running (the counter covers the whole package, so many
+  // inferences in one reading, divided), then the serving budget's pause for it.
+  hal::BenchOptions burst = b;
+  burst.warmup = 0;
+  burst.max_duty_cycle = 1.0;
+  bool ok = false;
+  const hal::EnergyReading reading =
+      hal::MeasureEnergy([&] { ok = static_cast<bool>(hal::ProfileEndToEnd(m.executor, burst)); },
+                         *profile);
+  if (!ok || !reading.measured || burst.runs < 1) return std::nullopt;
+  if (b.max_duty_cycle < 1.0) {
+    const auto pause = std::chrono::duration<double>(reading.seconds * (1.0 / b.max_duty_cycle - 1.0));
+    const auto until = std::chrono::steady_clock::now() + pause;
+    while (std::chrono::steady_clock::now() < until && (!b.keep_going || b.keep_going()))
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return LatencyReport::Energy{.joules_per_inference = reading.joules / burst.runs,
+                               .measured = true,
+                               .source = reading.source};
+}
+
 Result<LatencyReport> Profiler::ProfileAndReport(const LoadedModel& m, const ProfilerOptions& o,
                                                  const std::function<bool()>& keep_going) {
   const hal::BenchOptions b = Bench(o, keep_going);
@@ -103,6 +143,7 @@ Result<LatencyReport> Profiler::ProfileAndReport(const LoadedModel& m, const Pro
   r.threads = b.threads;
   r.kernels = std::move(*kernels);
   r.e2e = *e2e;
+  r.energy = Energy(m, b, *e2e);
   HADMC_TRY_CTX(Post(r), "reporting version " + std::to_string(m.version));
   return r;
 }

@@ -1,6 +1,8 @@
 // The on-device profiler against a recording stand-in for the cloud: the report's wire format,
 // every kernel of the serving model in it, profiling jobs answered once, cancellation.
 #include "hadmc/edge/profiler.h"
+#include "hadmc/hal/device_class.h"
+#include "hadmc/hal/profile.h"
 
 #include <gtest/gtest.h>
 
@@ -125,6 +127,20 @@ TEST_F(ProfilerTest, ReportsEveryKernelOfTheServingModelAndItsEndToEndTime) {
   }
   EXPECT_EQ(body["e2e"]["runs"], 5);
   EXPECT_GT(body["e2e"]["median_ms"].get<double>(), 0);
+
+  // Energy: this machine's class has a profile; without a readable counter (none on the build
+  // VMs) the figure is the profile's TDP × the median inference, and says it is an estimate.
+  ASSERT_TRUE(body.contains("energy")) << body.dump();
+  const json& energy = body["energy"];
+  if (!energy["measured"].get<bool>()) {
+    auto profile = hal::FindProfile(hal::DetectDeviceClass());
+    ASSERT_TRUE(profile) << profile.error().String();
+    EXPECT_EQ(energy["source"], "tdp-estimate");
+    EXPECT_DOUBLE_EQ(energy["joules_per_inference"].get<double>(),
+                     profile->tdp_w * body["e2e"]["median_ms"].get<double>() / 1000);
+  } else {
+    EXPECT_GT(energy["joules_per_inference"].get<double>(), 0);
+  }
 }
 
 TEST_F(ProfilerTest, ARefusedReportIsAnError) {

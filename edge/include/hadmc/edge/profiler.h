@@ -41,9 +41,19 @@ struct LatencyReport {
   std::vector<hal::KernelMeasurement> kernels;
   std::optional<hal::Timing> e2e;
   std::optional<int64_t> job;  // the profiling job this answers
+  // Energy per inference: measured over a burst of inferences where the device has an energy
+  // counter (RAPL, Jetson INA3221: hal/energy.h), else the hardware profile's TDP × the median
+  // inference time, labelled an estimate. Absent when the device class has no profile.
+  struct Energy {
+    double joules_per_inference = 0;
+    bool measured = false;
+    std::string source;  // "rapl:…", "ina3221:…", "tdp-estimate"
+  };
+  std::optional<Energy> energy;
 };
 // {"model","version","batch","threads","kernels":[{"key","median_ms","p90_ms","runs"}],
-//  "e2e":{"median_ms","p90_ms","runs"}, "job"}; e2e and job only when set.
+//  "e2e":{"median_ms","p90_ms","runs"}, "energy":{"joules_per_inference","measured","source"},
+//  "job"}; e2e, energy and job only when set.
 nlohmann::json ToJson(const LatencyReport& r);
 
 struct ProfileJob {
@@ -77,6 +87,8 @@ class Profiler {
  private:
   Status Post(const LatencyReport& r);
   hal::BenchOptions Bench(const ProfilerOptions& o, const std::function<bool()>& keep_going) const;
+  std::optional<LatencyReport::Energy> Energy(const LoadedModel& m, const hal::BenchOptions& b,
+                                              const hal::Timing& e2e) const;
 
   net::HttpsClient& client_;
   const std::string device_id_;
