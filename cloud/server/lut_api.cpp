@@ -245,14 +245,7 @@ net::RouteHandler Bind(CloudContext& ctx, Fn fn) {
 
 }  // namespace
 
-bool IsValidDeviceClass(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
-      return false;
-  return true;
-}
+bool IsValidDeviceClass(const std::string& s) { return hal::IsValidDeviceClass(s); }
 
 json DeviceLutJson(const registry::DeviceLut& lut) {
   json out = hal::ToJson(hal::LatencyLut(lut.device_class, lut.rows));

@@ -12,15 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-bool ValidDeviceClass(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!(std::islower(static_cast<unsigned char>(c)) ||
-          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
-      return false;
-  return true;
-}
-
 Result<double> Milliseconds(const json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || !it->is_number())
@@ -96,7 +87,7 @@ json ToJson(const LatencyLut& lut) {
 Result<LatencyLut> LutFromJson(const json& j) {
   if (!j.is_object()) return MakeError(Errc::kInvalidArgument, "a LUT must be a JSON object");
   auto cls = j.find("device_class");
-  if (cls == j.end() || !cls->is_string() || !ValidDeviceClass(cls->get<std::string>()))
+  if (cls == j.end() || !cls->is_string() || !IsValidDeviceClass(cls->get<std::string>()))
     return MakeError(Errc::kInvalidArgument, "'device_class' must be 1-64 characters [a-z0-9_-]");
   auto rows = j.find("rows");
   if (rows == j.end() || !rows->is_array())
@@ -114,6 +105,15 @@ Result<LatencyLut> LutFromJson(const json& j) {
     out.push_back(std::move(*e));
   }
   return LatencyLut(cls->get<std::string>(), std::move(out));
+}
+
+bool IsValidDeviceClass(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!(std::islower(static_cast<unsigned char>(c)) ||
+          std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
+      return false;
+  return true;
 }
 
 }  // namespace hadmc::hal

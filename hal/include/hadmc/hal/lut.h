@@ -24,6 +24,10 @@
 
 namespace hadmc::hal {
 
+// A device class name as the LUT, the registry and the REST routes accept it: 1-64 characters
+// of [a-z0-9_-].
+bool IsValidDeviceClass(const std::string& s);
+
 struct LutEntry {
   KernelKey key;
   double median_ms = 0;
