@@ -7,6 +7,7 @@
 
 #include "hadmc/compress/quantize_int8.h"
 #include "hadmc/hal/int8_backend.h"
+#include "test_kernel_keys.h"
 #include "hadmc/ir/builder.h"
 #include "hadmc/model/model.h"
 
@@ -90,15 +91,7 @@ TEST(KernelBenchTest, RepeatedKeysMergeIntoTheirMeanWithAllTheirRuns) {
   auto measured = [](const std::string& node, int64_t channels, double median, double p90) {
     KernelMeasurement k;
     k.kernel.node = node;
-    k.kernel.key = {.kind = "relu",
-                    .input = {1, channels, 4, 4},
-                    .out_channels = channels,
-                    .kernel_h = 0,
-                    .kernel_w = 0,
-                    .stride = 1,
-                    .padding = 0,
-                    .groups = 1,
-                    .precision = ir::Precision::kFp32};
+    k.kernel.key = testing::TestKey("relu", {1, channels, 4, 4}, channels, 0, 0);
     k.timing = {.median_ms = median, .p90_ms = p90, .min_ms = median / 2, .runs = 10};
     return k;
   };

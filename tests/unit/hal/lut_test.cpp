@@ -8,21 +8,12 @@
 
 #include "hadmc/hal/roofline.h"
 #include "hadmc/ir/builder.h"
+#include "test_kernel_keys.h"
 
 namespace hadmc::hal {
 namespace {
 
-KernelKey Conv(int64_t in, int64_t out, int64_t hw = 28) {
-  return {.kind = "conv2d_relu",
-          .input = {1, in, hw, hw},
-          .out_channels = out,
-          .kernel_h = 3,
-          .kernel_w = 3,
-          .stride = 1,
-          .padding = 1,
-          .groups = 1,
-          .precision = ir::Precision::kFp32};
-}
+KernelKey Conv(int64_t in, int64_t out, int64_t hw = 28) { return testing::TestConvKey(in, out, hw); }
 
 LutEntry Row(const KernelKey& k, double ms) {
   return {.key = k,

@@ -4,21 +4,12 @@
 
 #include "../store/store_test_util.h"
 #include "hadmc/registry/registry.h"
+#include "../hal/test_kernel_keys.h"
 
 namespace hadmc::registry {
 namespace {
 
-hal::KernelKey Key(int64_t channels) {
-  return {.kind = "conv2d_relu",
-          .input = {1, channels, 28, 28},
-          .out_channels = channels,
-          .kernel_h = 3,
-          .kernel_w = 3,
-          .stride = 1,
-          .padding = 1,
-          .groups = 1,
-          .precision = ir::Precision::kFp32};
-}
+hal::KernelKey Key(int64_t channels) { return testing::TestConvKey(channels, channels); }
 
 LatencyReport Report(const hal::KernelKey& key, double median, double p90, int64_t runs) {
   LatencyReport r;
