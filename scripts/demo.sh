@@ -181,4 +181,14 @@ echo "the cloud's view (GET ${ADMIN_URL}/v1/fleet and /v1/devices/edge-1):"
 admin /v1/fleet | jq -c .
 admin /v1/devices/edge-1 | jq -c .
 echo
+# The edge profiles each version it serves (every fused kernel, in context, plus end to end) and
+# reports it; the cloud merges the rows into the latency LUT of the device's class.
+profiled() { [[ $(edge /v1/status | jq -r '.last_profile.version // 0') == "$1" ]]; }
+if wait_for 60 "the edge to profile version 2" profiled 2; then
+  echo "the latency LUT the edge fed (GET ${ADMIN_URL}/v1/lut/x86_cpu; docs/lut.md):"
+  admin /v1/lut/x86_cpu | jq -r '"  \(.rows | length) kernel rows, \(.e2e | length) end-to-end rows; e.g."
+    , (.rows | sort_by(-.median_ms) | .[:3][] | "  \(.key)  median \(.median_ms * 1000 | round / 1000) ms, p90 \(.p90_ms * 1000 | round / 1000) ms, \(.source)")
+    , (.e2e[] | "  e2e \(.model) v\(.version): median \(.median_ms * 1000 | round / 1000) ms, \(.joules_per_inference // "n/a") J/inference (\(.energy_source // "no energy"))")'
+  echo
+fi
 echo "==> demo: done; models in ${OUT}/base.hmc, ${OUT}/small.hmc (v1), ${OUT}/small-v2.hmc (v2); logs in ${LOGS}/"
