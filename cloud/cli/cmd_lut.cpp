@@ -40,16 +40,6 @@ struct PredictOptions {
   bool json = false;
 };
 
-json CheckedJson(const Result<net::HttpsResult>& r, int expected, const std::string& what) {
-  if (!r) Fail(what + ": " + r.error().message());
-  const json j = json::parse(r->body, nullptr, false);
-  if (r->status != expected) {
-    const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : r->body;
-    Fail(what + ": HTTP " + std::to_string(r->status) + ": " + msg);
-  }
-  return j;
-}
-
 // The class's LUT as GET /v1/lut/{class} answers it, from the server or the local registry.
 json FetchLut(const LutOptions& o) {
   if (!server::IsValidDeviceClass(o.device_class))

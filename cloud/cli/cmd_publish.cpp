@@ -38,16 +38,6 @@ struct RolloutOptions {
   RemoteOptions remote;
 };
 
-json CheckedJson(const Result<net::HttpsResult>& r, int expected, const std::string& what) {
-  if (!r) Fail(what + ": " + r.error().message());
-  const json j = json::parse(r->body, nullptr, false);
-  if (r->status != expected) {
-    const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : r->body;
-    Fail(what + ": HTTP " + std::to_string(r->status) + ": " + msg);
-  }
-  return j;
-}
-
 json Rollout(const RolloutOptions& o) {
   const auto dir = OpenStateDir(o.state_dir);
   const registry::RolloutSpec spec{o.name, o.channel, o.version, o.percent, o.filter};

@@ -53,4 +53,14 @@ std::unique_ptr<net::HttpsClient> AdminClient(const RemoteOptions& remote,
   return std::move(*client);
 }
 
+nlohmann::json CheckedJson(const Result<net::HttpsResult>& r, int expected, const std::string& what) {
+  if (!r) Fail(what + ": " + r.error().message());
+  const nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+  if (r->status != expected) {
+    const std::string msg = j.is_object() && j.contains("error") ? j["error"].dump() : r->body;
+    Fail(what + ": HTTP " + std::to_string(r->status) + ": " + msg);
+  }
+  return j;
+}
+
 }  // namespace hadmc::cli

@@ -7,6 +7,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "hadmc/net/https_client.h"
 #include "hadmc/registry/registry.h"
@@ -28,6 +29,9 @@ void AddRemoteOptions(CLI::App* cmd, RemoteOptions& remote);
 server::StateDir OpenStateDir(const std::string& state_dir);
 // The local registry, or Fail().
 std::unique_ptr<registry::Registry> OpenRegistry(const server::StateDir& dir);
+// The JSON body of an admin call that must answer `expected`, or Fail() with `what`, the status
+// and the server's {"error"} message.
+nlohmann::json CheckedJson(const Result<net::HttpsResult>& r, int expected, const std::string& what);
 // An admin client for remote.server with its token, or Fail().
 std::unique_ptr<net::HttpsClient> AdminClient(const RemoteOptions& remote,
                                               const server::StateDir& dir, std::string* token);
