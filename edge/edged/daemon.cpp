@@ -66,7 +66,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const EdgedConfig& config) {
   auto report = net::HttpsClient::Create(config.server_url, sc.tls);
   if (!report) return MakeError(report.error());
   d->report_client_ = std::move(*report);
-  d->profiler_ = std::make_unique<Profiler>(*d->report_client_, d->device_id_, config.model);
+  d->profiler_ =
+      std::make_unique<Profiler>(*d->report_client_, d->device_id_, config.model, d->device_class_);
   sc.concurrency = config.concurrency;
   sc.retain_versions = config.retain_versions;
   auto syncer = Syncer::Open(sc);

@@ -5,7 +5,6 @@
 #include <thread>
 
 #include "hadmc/common/log.h"
-#include "hadmc/hal/device_class.h"
 #include "hadmc/hal/energy.h"
 #include "hadmc/hal/profile.h"
 
@@ -100,7 +99,7 @@ Status Profiler::Post(const LatencyReport& r) {
 std::optional<LatencyReport::Energy> Profiler::Energy(const LoadedModel& m,
                                                       const hal::BenchOptions& b,
                                                       const hal::Timing& e2e) const {
-  auto profile = hal::FindProfile(hal::DetectDeviceClass());
+  auto profile = hal::FindProfile(device_class_);
   if (!profile) return std::nullopt;  // arm64_cpu, cpu: no hardware profile, no TDP to go on
   if (!hal::EnergyMeter::Open()) {
     return LatencyReport::Energy{.joules_per_inference = profile->tdp_w * e2e.median_ms / 1000,

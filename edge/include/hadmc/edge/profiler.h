@@ -19,6 +19,7 @@
 
 #include "hadmc/common/error.h"
 #include "hadmc/edge/runtime.h"
+#include "hadmc/hal/device_class.h"
 #include "hadmc/hal/kernel_bench.h"
 #include "hadmc/net/https_client.h"
 
@@ -68,8 +69,14 @@ class Profiler {
  public:
   // `client` talks to the cloud's device listener (mTLS); it must outlive the profiler and is
   // used only from the thread that calls the profiler.
-  Profiler(net::HttpsClient& client, std::string device_id, std::string model_name)
-      : client_(client), device_id_(std::move(device_id)), model_(std::move(model_name)) {}
+  // `device_class` (hal::DetectDeviceClass() by default) picks the hardware profile whose TDP
+  // estimates energy where the device has no energy counter.
+  Profiler(net::HttpsClient& client, std::string device_id, std::string model_name,
+           std::string device_class = hal::DetectDeviceClass())
+      : client_(client),
+        device_id_(std::move(device_id)),
+        model_(std::move(model_name)),
+        device_class_(std::move(device_class)) {}
 
   // Profiles `m` (every kernel, then end to end) and posts the report. Errors name the step;
   // hal::IsCancelled(error) when keep_going stopped it (nothing is posted then).
@@ -93,6 +100,7 @@ class Profiler {
   net::HttpsClient& client_;
   const std::string device_id_;
   const std::string model_;
+  const std::string device_class_;
   std::set<int64_t> unanswerable_;  // job ids with no key this build can time
 };
 
