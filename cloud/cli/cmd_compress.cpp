@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "ast_flags.h"
 #include "commands.h"
 #include "hadmc/compress/pipeline.h"
 #include "hadmc/model/hmc_file.h"
@@ -20,6 +21,7 @@ struct CompressCommand {
   std::string importance = "taylor", observer = "percentile";
   std::vector<std::string> disabled;
   bool no_distill = false, no_fuse = false, fp32_first_last = true;
+  AstFlags ast;
 };
 
 void RunCompress(CompressCommand& c, const std::vector<std::string>& set_flags) {
@@ -56,6 +58,7 @@ void RunCompress(CompressCommand& c, const std::vector<std::string>& set_flags) 
   if (given("--seed")) flags["seed"] = c.recipe.seed;
   auto merged = compress::RecipeFromJson(flags, r);
   if (!merged) Fail(merged.error().message());
+  merged->ast = ResolveAstOptions(c.ast, merged->ast);
 
   auto m = model::LoadHmc(c.model_path);
   if (!m) Fail("loading " + c.model_path + ": " + m.error().message());
@@ -113,6 +116,7 @@ void RegisterCompress(CLI::App& app, const GlobalOptions& g) {
   cmd->add_flag("--int8-first-last", "quantize the first and last weight layers too");
   cmd->add_option("--latency-runs", c->recipe.latency.runs, "timed runs per measurement (>= 50)");
   cmd->add_option("--seed", c->recipe.seed, "seed for calibration samples and fine-tuning");
+  AddAstFlags(cmd, c->ast);
   cmd->callback([c, cmd, &g] {
     ApplyGlobalOptions(g);
     std::vector<std::string> set;

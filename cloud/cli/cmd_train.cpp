@@ -4,6 +4,7 @@
 // with a checkpoint; `--resume` continues from it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -14,11 +15,14 @@
 
 #include <ATen/Parallel.h>
 
+#include "ast_flags.h"
 #include "commands.h"
+#include "hadmc/common/atomic_file.h"
 #include "hadmc/common/log.h"
 #include "hadmc/data/dataset_registry.h"
 #include "hadmc/model/hmc_file.h"
 #include "hadmc/model/model_summary.h"
+#include "model_data.h"
 #include "hadmc/train/progress.h"
 #include "hadmc/train/trainer.h"
 #include "hadmc/zoo/zoo.h"
@@ -40,6 +44,9 @@ struct TrainCommand {
   CLI::Option* wd_flag = nullptr;
   CLI::Option* checkpoint_flag = nullptr;
   CLI::Option* log_flag = nullptr;
+  std::string recipe_path;
+  std::string results_path;
+  AstFlags ast;
 };
 
 std::atomic<bool> g_stop_requested{false};
@@ -124,6 +131,21 @@ void RunTrain(TrainCommand& c) {
   }
   if (c.checkpoint_flag->count() == 0) o.checkpoint_dir = c.out + ".ckpt";
   if (c.log_flag->count() == 0) o.log_path = c.out + ".jsonl";
+  if (c.results_path.empty()) c.results_path = c.out + ".results.json";
+  train::AstOptions from_recipe;
+  if (!c.recipe_path.empty()) {
+    const nlohmann::json recipe = ReadRecipeFile(c.recipe_path);
+    if (!recipe.is_object()) Fail("recipe " + c.recipe_path + ": expected a mapping of keys");
+    const auto& keys = train::AstRecipeKeys();
+    for (const auto& [key, value] : recipe.items())
+      if (std::find(keys.begin(), keys.end(), key) == keys.end())
+        Fail("recipe " + c.recipe_path + ": unknown key '" + key +
+             "' (a training recipe takes the ast_* keys; other settings are flags)");
+    auto parsed = train::AstOptionsFromJson(recipe);
+    if (!parsed) Fail("recipe " + c.recipe_path + ": " + parsed.error().message());
+    from_recipe = *parsed;
+  }
+  o.ast = ResolveAstOptions(c.ast, from_recipe);
 
   auto train_set = data::LoadDataset(c.data, data::Split::kTrain);
   if (!train_set) Fail(train_set.error().message());
@@ -157,7 +179,15 @@ void RunTrain(TrainCommand& c) {
   if (!result) Fail(result.error().message());
   if (auto saved = model::SaveHmc(*m, c.out); !saved)
     Fail("writing " + c.out + ": " + saved.error().message());
+  nlohmann::json results = train::TrainResultToJson(*result);
+  results["arch"] = c.arch;
+  results["data"] = c.data;
+  results["model"] = c.out;
+  results["options"] = train::TrainOptionsToJson(o);
+  if (auto written = WriteFileAtomically(c.results_path, results.dump(2) + "\n"); !written)
+    Fail("writing " + c.results_path + ": " + written.error().message());
   PrintReport(c, *m, *result);
+  std::cout << "wrote " << c.results_path << "\n";
 }
 
 }  // namespace
@@ -214,6 +244,11 @@ void RegisterTrain(CLI::App& app, const GlobalOptions& g) {
       cmd->add_option("--checkpoint-dir", o.checkpoint_dir, "checkpoint directory (default <out>.ckpt)");
   cmd->add_flag("--resume", o.resume, "continue from the newest checkpoint");
   c->log_flag = cmd->add_option("--log", o.log_path, "JSONL epoch log (default <out>.jsonl)");
+  cmd->add_option("--results", c->results_path,
+                  "final results JSON: accuracy, time, cost, history (default <out>.results.json)");
+  cmd->add_option("--recipe", c->recipe_path,
+                  "YAML or JSON (*.json) file with the ast_* keys; the --ast* flags override it");
+  AddAstFlags(cmd, c->ast);
   cmd->add_option("--eval-batch-size", o.eval_batch_size, "batch size for validation and test")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -1,4 +1,5 @@
 // Recipes in JSON, and the compress report as JSON and as a readable table.
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 
@@ -48,8 +49,15 @@ Result<CompressRecipe> RecipeFromJson(const nlohmann::json& j, CompressRecipe r)
       "alpha", "temperature", "feature_lambda", "features", "lr", "batch_size", "augment", "fuse",
       "disable_passes", "bits", "mixed_budget_kb", "qat_epochs", "qat_lr", "observer", "keep_first_last", "quant_calib_samples",
       "latency_runs", "seed"};
-  for (const auto& [key, value] : j.items())
-    if (!known.count(key)) return MakeError(Errc::kInvalidArgument, "unknown recipe key '" + key + "'");
+  for (const auto& [key, value] : j.items()) {
+    const auto& ast_keys = train::AstRecipeKeys();
+    const bool ast_key = std::find(ast_keys.begin(), ast_keys.end(), key) != ast_keys.end();
+    if (!known.count(key) && !ast_key)
+      return MakeError(Errc::kInvalidArgument, "unknown recipe key '" + key + "'");
+  }
+  auto ast = train::AstOptionsFromJson(j, r.ast);
+  if (!ast) return MakeError(ast.error());
+  r.ast = *ast;
   std::string importance = r.importance == Importance::kTaylor ? "taylor" : "l1";
   std::string observer = ObserverKindName(r.observer);
   std::vector<std::string> disabled(r.disabled_passes.begin(), r.disabled_passes.end());
@@ -102,7 +110,7 @@ Result<CompressRecipe> RecipeFromJson(const nlohmann::json& j, CompressRecipe r)
 }
 
 nlohmann::json RecipeToJson(const CompressRecipe& r) {
-  return {{"prune", r.prune_ratio},
+  nlohmann::json j = {{"prune", r.prune_ratio},
           {"importance", r.importance == Importance::kTaylor ? "taylor" : "l1"},
           {"global", r.global},
           {"round_to", r.round_to},
@@ -127,6 +135,8 @@ nlohmann::json RecipeToJson(const CompressRecipe& r) {
           {"quant_calib_samples", r.quant_calib_samples},
           {"latency_runs", r.latency.runs},
           {"seed", r.seed}};
+  j.update(train::AstOptionsToJson(r.ast));
+  return j;
 }
 
 namespace {

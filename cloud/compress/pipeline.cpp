@@ -112,6 +112,7 @@ train::TrainOptions FinetuneOptions(const CompressRecipe& r, const Preprocess& p
   to.checkpoint_dir = in.work_dir.empty() ? "" : in.work_dir + "/" + tag + ".ckpt";
   to.log_path = in.work_dir.empty() ? "" : in.work_dir + "/" + tag + ".jsonl";
   to.progress_stream = in.progress;
+  to.ast = r.ast;
   return to;
 }
 

@@ -24,7 +24,14 @@ nlohmann::json EpochRecordToJson(const EpochRecord& r) {
                       {"val_acc", OptionalNumber(r.val_acc)},
                       {"best", r.best},
                       {"epoch_seconds", r.epoch_seconds},
-                      {"images_per_second", r.images_per_second}};
+                      {"images_per_second", r.images_per_second},
+                      {"scored", r.scored},
+                      {"train_seconds", r.train_seconds},
+                      {"step_ms", r.step_ms},
+                      {"est_gflops", r.est_gflops},
+                      {"energy_j", OptionalNumber(r.energy_j)},
+                      {"energy_measured", r.energy_measured},
+                      {"energy_source", r.energy_source}};
   for (const auto& [key, value] : r.extra.items())
     if (!j.contains(key)) j[key] = value;
   return j;
@@ -33,7 +40,9 @@ nlohmann::json EpochRecordToJson(const EpochRecord& r) {
 Result<EpochRecord> EpochRecordFromJson(const nlohmann::json& j) {
   static const char* const kKeys[] = {"epoch", "complete", "lr", "steps", "samples",
                                       "backpropagated", "train_loss", "train_acc", "val_loss",
-                                      "val_acc", "best", "epoch_seconds", "images_per_second"};
+                                      "val_acc", "best", "epoch_seconds", "images_per_second",
+                                      "scored", "train_seconds", "step_ms", "est_gflops",
+                                      "energy_j", "energy_measured", "energy_source"};
   try {
     EpochRecord r;
     r.epoch = j.at("epoch").get<int64_t>();
@@ -49,6 +58,14 @@ Result<EpochRecord> EpochRecordFromJson(const nlohmann::json& j) {
     r.best = j.at("best").get<bool>();
     r.epoch_seconds = j.at("epoch_seconds").get<double>();
     r.images_per_second = j.at("images_per_second").get<double>();
+    r.scored = j.value("scored", int64_t{0});
+    r.train_seconds = j.value("train_seconds", 0.0);
+    r.step_ms = j.value("step_ms", 0.0);
+    r.est_gflops = j.value("est_gflops", 0.0);
+    if (j.contains("energy_j") && !j.at("energy_j").is_null())
+      r.energy_j = j.at("energy_j").get<double>();
+    r.energy_measured = j.value("energy_measured", false);
+    r.energy_source = j.value("energy_source", std::string());
     for (const auto& [key, value] : j.items()) {
       bool known = false;
       for (const char* k : kKeys) known = known || key == k;

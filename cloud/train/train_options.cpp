@@ -42,13 +42,20 @@ Status ValidateTrainOptions(const TrainOptions& o) {
   if (o.threads < 0) return Invalid("threads must be >= 0, got " + std::to_string(o.threads));
   if (o.resume && o.checkpoint_dir.empty())
     return Invalid("resuming needs a checkpoint directory");
+  if (o.ast.enabled) {
+    HADMC_TRY(ValidateAstOptions(o.ast));
+    if (o.ast.warmup_epochs >= o.epochs)
+      return Invalid("--ast-warmup-epochs (" + std::to_string(o.ast.warmup_epochs) +
+                     ") leaves no epoch for adaptive sparse training out of " +
+                     std::to_string(o.epochs));
+  }
   return {};
 }
 
 nlohmann::json TrainOptionsToJson(const TrainOptions& o) {
   nlohmann::json norm = nullptr;
   if (!o.normalization.empty()) norm = {{"mean", o.normalization.mean}, {"std", o.normalization.std}};
-  return {
+  nlohmann::json j = {
       {"epochs", o.epochs},
       {"batch_size", o.batch_size},
       {"optimizer", o.optimizer},
@@ -68,6 +75,9 @@ nlohmann::json TrainOptionsToJson(const TrainOptions& o) {
       {"select_best", o.select_best},
       {"eval_batch_size", o.eval_batch_size},
   };
+  // Only when on, so checkpoints of runs without AST keep resuming.
+  if (o.ast.enabled) j["ast"] = AstOptionsToJson(o.ast);
+  return j;
 }
 
 std::vector<std::string> ResumeIncompatibleOptions(const nlohmann::json& saved,

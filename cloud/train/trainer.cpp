@@ -8,7 +8,11 @@
 #include "hadmc/common/log.h"
 #include "hadmc/data/data_loader.h"
 #include "hadmc/exec/executor.h"
+#include "hadmc/hal/detect.h"
+#include "hadmc/hal/energy.h"
 #include "hadmc/hal/threads.h"
+#include "hadmc/model/model_summary.h"
+#include "hadmc/train/ast.h"
 #include "hadmc/train/checkpoint.h"
 #include "hadmc/train/input_transform.h"
 #include "hadmc/train/lr_schedule.h"
@@ -34,21 +38,24 @@ struct EpochTotals {
   int64_t correct = 0;
   int64_t samples = 0;
   int64_t backpropagated = 0;
+  int64_t scored = 0;
   int64_t steps = 0;
   double lr = 0;
   double train_seconds = 0;  // of earlier sessions, for a resumed partial epoch
+  double energy_j = 0;       // likewise
 
   void Add(const StepResult& r) {
     loss_sum += r.loss_sum;
     correct += r.correct;
     samples += r.samples;
     backpropagated += r.backpropagated;
+    scored += r.scored;
     ++steps;
   }
   nlohmann::json ToJson() const {
     return {{"loss_sum", loss_sum}, {"correct", correct},     {"samples", samples},
-            {"backpropagated", backpropagated}, {"steps", steps}, {"lr", lr},
-            {"train_seconds", train_seconds}};
+            {"backpropagated", backpropagated}, {"scored", scored}, {"steps", steps},
+            {"lr", lr}, {"train_seconds", train_seconds}, {"energy_j", energy_j}};
   }
   static EpochTotals FromJson(const nlohmann::json& j) {
     EpochTotals t;
@@ -56,6 +63,8 @@ struct EpochTotals {
     t.correct = j.value("correct", int64_t{0});
     t.samples = j.value("samples", int64_t{0});
     t.backpropagated = j.value("backpropagated", int64_t{0});
+    t.scored = j.value("scored", int64_t{0});
+    t.energy_j = j.value("energy_j", 0.0);
     t.steps = j.value("steps", int64_t{0});
     t.lr = j.value("lr", 0.0);
     t.train_seconds = j.value("train_seconds", 0.0);
@@ -98,6 +107,45 @@ Status CheckModelFitsData(const ir::Graph& graph, const data::Dataset& train,
   return {};
 }
 
+// The energy of training loops: read from a meter (RAPL, INA3221) when this machine has a
+// readable one, else estimated as the detected device's profile TDP x time, labelled so.
+class LoopEnergy {
+ public:
+  void Open() {
+    if (auto meter = hal::EnergyMeter::Open()) {
+      meter_ = std::move(*meter);
+      source_ = meter_->source();
+      return;
+    }
+    const hal::DeviceInfo device = hal::Detect();
+    auto profile = hal::FindProfile(device.profile);
+    if (!profile) return;
+    tdp_w_ = hal::ScaledToCores(*profile, device.cpu_cores).tdp_w;
+    source_ = "tdp-estimate:" + profile->name;
+  }
+  bool known() const { return meter_ || tdp_w_ > 0; }
+  bool measured() const { return meter_.has_value(); }
+  const std::string& source() const { return source_; }
+  // Cumulative joules for a measured meter (call at the start and end of a loop), else 0.
+  double Read() const {
+    if (!meter_) return 0;
+    auto j = meter_->ReadJoules();
+    return j ? *j : 0;
+  }
+  // Joules between two Read()s over `seconds` of wall time.
+  double Between(double start, double end, double seconds) const {
+    if (!meter_) return tdp_w_ * seconds;
+    double d = end - start;
+    if (d < 0 && meter_->max_range_joules() > 0) d += meter_->max_range_joules();  // wrapped
+    return std::max(d, 0.0);
+  }
+
+ private:
+  std::optional<hal::EnergyMeter> meter_;
+  double tdp_w_ = 0;
+  std::string source_;
+};
+
 class TrainingRun {
  public:
   TrainingRun(model::Model& model, const data::Dataset& test, const TrainOptions& o)
@@ -109,6 +157,7 @@ class TrainingRun {
   Result<TrainResult> Finish();
 
  private:
+  Status RestoreCheckpoint();
   Status RunEpoch(int64_t epoch);
   Status EndPartialEpoch(int64_t epoch, int64_t next_batch, EpochTotals& t);
   Status EndEpoch(int64_t epoch, EpochTotals& t, double loop_seconds);
@@ -138,6 +187,8 @@ class TrainingRun {
   bool resumed_ = false;
   std::optional<StopReason> stop_;
   ProgressReporter progress_;
+  int64_t macs_per_sample_ = 0;  // 0: unknown
+  LoopEnergy energy_;
 
   Clock::time_point session_start_ = Clock::now();
   double prior_seconds_ = 0;  // train_seconds of earlier sessions
@@ -202,6 +253,10 @@ Status TrainingRun::Prepare(const data::Dataset& train) {
   } else {
     step_ = MakeCrossEntropyStep(context);
   }
+  if (o_.ast.enabled) step_ = MakeAstStep(std::move(step_), context, o_.ast);
+  if (auto summary = model::SummarizeGraph(model_.graph); summary && summary->total_macs > 0)
+    macs_per_sample_ = summary->total_macs;
+  energy_.Open();
   Log().info("training on {} samples, validating on {}, {} batches of {} per epoch, {} threads",
              train_set_.size(), val_set_.size(), loader_->BatchesPerEpoch(), o_.batch_size,
              at::get_num_threads());
@@ -210,7 +265,17 @@ Status TrainingRun::Prepare(const data::Dataset& train) {
 
 Status TrainingRun::RestoreOrReset() {
   state_.options = TrainOptionsToJson(o_);
-  if (o_.checkpoint_dir.empty()) return {};
+  if (!o_.checkpoint_dir.empty()) HADMC_TRY(RestoreCheckpoint());
+  // The log is independent of checkpoints (a run without them still logs its epochs).
+  if (!o_.log_path.empty()) {
+    auto log = TrainLog::Open(o_.log_path, state_.history);
+    if (!log) return tl::unexpected(log.error());
+    log_ = std::move(*log);
+  }
+  return {};
+}
+
+Status TrainingRun::RestoreCheckpoint() {
   store_.emplace(o_.checkpoint_dir);
   if (o_.resume) {
     auto loaded = store_->LoadLatest(*optimizer_);
@@ -244,11 +309,6 @@ Status TrainingRun::RestoreOrReset() {
     }
   }
   if (!resumed_) HADMC_TRY(store_->Reset());
-  if (!o_.log_path.empty()) {
-    auto log = TrainLog::Open(o_.log_path, state_.history);
-    if (!log) return tl::unexpected(log.error());
-    log_ = std::move(*log);
-  }
   return {};
 }
 
@@ -284,6 +344,7 @@ Status TrainingRun::RunEpoch(int64_t epoch) {
   const int64_t first = continuing ? state_.next_batch : 0;
   EpochTotals t = continuing ? EpochTotals::FromJson(state_.epoch_progress) : EpochTotals{};
   const auto epoch_start = Clock::now();
+  const double joules_start = energy_.Read();
   HADMC_TRY(loader_->StartEpoch(epoch, first));
   step_->BeginEpoch(epoch);
   int64_t done = first, epoch_samples = 0;
@@ -309,6 +370,7 @@ Status TrainingRun::RunEpoch(int64_t epoch) {
   const double loop_seconds = Since(epoch_start);
   session_loop_seconds_ += loop_seconds;
   t.train_seconds += loop_seconds;
+  t.energy_j += energy_.Between(joules_start, energy_.Read(), loop_seconds);
   progress_.Clear();
   if (done < loader_->BatchesPerEpoch()) return EndPartialEpoch(epoch, done, t);
   return EndEpoch(epoch, t, loop_seconds);
@@ -326,6 +388,16 @@ EpochRecord TrainingRun::MakeRecord(int64_t epoch, const EpochTotals& t, bool co
   r.train_acc = Ratio(static_cast<double>(t.correct), static_cast<double>(t.samples));
   r.images_per_second = Ratio(static_cast<double>(t.samples), t.train_seconds);
   r.epoch_seconds = t.train_seconds;
+  r.scored = t.scored;
+  r.train_seconds = t.train_seconds;
+  r.step_ms = Ratio(1000.0 * t.train_seconds, static_cast<double>(t.steps));
+  r.est_gflops = 2e-9 * static_cast<double>(macs_per_sample_) *
+                 static_cast<double>(t.scored + 3 * t.backpropagated);
+  if (energy_.known()) {
+    r.energy_j = t.energy_j;
+    r.energy_measured = energy_.measured();
+    r.energy_source = energy_.source();
+  }
   r.extra = step_->EpochStats();
   return r;
 }
@@ -464,6 +536,52 @@ const char* StopReasonName(StopReason r) {
     case StopReason::kRequested: return "requested";
   }
   return "unknown";
+}
+
+nlohmann::json TrainResultToJson(const TrainResult& r) {
+  nlohmann::json history = nlohmann::json::array();
+  double loop_seconds = 0, gflops = 0, joules = 0;
+  int64_t backpropagated = 0, scored = 0;
+  bool energy_known = false, energy_measured = false;
+  std::string energy_source;
+  std::optional<double> best_val;
+  for (const EpochRecord& e : r.history) {
+    history.push_back(EpochRecordToJson(e));
+    loop_seconds += e.train_seconds;
+    gflops += e.est_gflops;
+    backpropagated += e.backpropagated;
+    scored += e.scored;
+    if (e.energy_j) {
+      energy_known = true;
+      joules += *e.energy_j;
+      energy_measured = e.energy_measured;
+      energy_source = e.energy_source;
+    }
+    if (e.val_acc && (!best_val || *e.val_acc > *best_val)) best_val = e.val_acc;
+  }
+  auto accuracy = [](const std::optional<EvalResult>& e) {
+    return e ? nlohmann::json(e->accuracy) : nlohmann::json(nullptr);
+  };
+  return {{"stopped", StopReasonName(r.stopped)},
+          {"resumed", r.resumed},
+          {"epochs_run", r.epochs_run},
+          {"best_epoch", r.best_epoch},
+          {"best_val_acc", best_val ? nlohmann::json(*best_val) : nlohmann::json(nullptr)},
+          {"val_acc", accuracy(r.val)},
+          {"test_acc", accuracy(r.test)},
+          {"train_samples", r.train_samples},
+          {"val_samples", r.val_samples},
+          {"train_seconds", r.train_seconds},
+          {"seconds_per_epoch", r.seconds_per_epoch},
+          {"images_per_second", r.images_per_second},
+          {"loop_seconds", loop_seconds},
+          {"backpropagated", backpropagated},
+          {"scored", scored},
+          {"est_gflops", gflops},
+          {"energy_j", energy_known ? nlohmann::json(joules) : nlohmann::json(nullptr)},
+          {"energy_measured", energy_measured},
+          {"energy_source", energy_source},
+          {"history", history}};
 }
 
 Result<TrainResult> Train(model::Model& model, const data::Dataset& train,

@@ -55,6 +55,8 @@ struct CompressRecipe {
   ObserverKind observer = ObserverKind::kPercentile;
   bool keep_first_last = true;
   int64_t quant_calib_samples = 512;
+  // Adaptive sparse training in the fine-tuning and QAT runs (keys ast, ast_target, ...).
+  train::AstOptions ast;
   // Measurement.
   LatencyOptions latency;
   uint64_t seed = 0;

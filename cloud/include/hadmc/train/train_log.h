@@ -29,11 +29,24 @@ struct EpochRecord {
   bool best = false;  // this epoch's weights are the best so far
   double epoch_seconds = 0;  // training plus validation
   double images_per_second = 0;  // training samples / training seconds
+  // Measured cost of the epoch's training loop (validation excluded) and its estimates.
+  int64_t scored = 0;        // samples run forward without autograd (AST's scoring pass)
+  double train_seconds = 0;  // wall time of the training loop
+  double step_ms = 0;        // train_seconds / steps
+  // 2 * MACs * (scored + 3 * backpropagated): a forward pass counted as 1, a backward as 2.
+  // 0 when the model's MAC count is unknown.
+  double est_gflops = 0;
+  std::optional<double> energy_j;  // of the training loop; absent when neither meter nor TDP known
+  bool energy_measured = false;    // false: the hardware profile's TDP x train_seconds
+  std::string energy_source;       // "rapl:…", "tdp-estimate:x86_cpu", ...
   nlohmann::json extra = nlohmann::json::object();  // TrainStep::EpochStats()
 };
 
-// Keys: epoch, complete, lr, steps, samples, backpropagated, train_loss, train_acc, val_loss,
-// val_acc (null when absent), best, epoch_seconds, images_per_second, then the extra keys.
+// Keys: epoch, complete, lr, steps, samples, backpropagated, scored, train_loss, train_acc,
+// val_loss, val_acc (null when absent), best, epoch_seconds, images_per_second, train_seconds,
+// step_ms, est_gflops, energy_j (null when unknown), energy_measured, energy_source, then the
+// extra keys (adaptive sparse training adds activation_rate, threshold, ...). Logs written
+// before the cost keys existed still parse (the keys take their defaults).
 nlohmann::json EpochRecordToJson(const EpochRecord& r);
 Result<EpochRecord> EpochRecordFromJson(const nlohmann::json& j);
 

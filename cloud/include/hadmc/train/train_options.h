@@ -16,6 +16,7 @@
 #include "hadmc/common/error.h"
 #include "hadmc/data/augment.h"
 #include "hadmc/data/normalization.h"
+#include "hadmc/train/ast_options.h"
 
 namespace hadmc::train {
 
@@ -73,6 +74,9 @@ struct TrainOptions {
   // Called after each finished epoch (after its checkpoint); return false to stop the run.
   std::function<bool(const EpochRecord&)> on_epoch_end;
   TrainStepFactory make_step;  // empty: MakeCrossEntropyStep
+  // Adaptive sparse training (ast.h): when enabled, whatever step make_step builds is wrapped so
+  // it trains only on each batch's significant samples.
+  AstOptions ast;
 };
 
 // Checks ranges (epochs >= 1, batch size >= 1, lr > 0, 0 <= val_fraction < 1, known optimizer,

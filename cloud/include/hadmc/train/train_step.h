@@ -26,6 +26,7 @@ struct StepResult {
   int64_t correct = 0;             // top-1 hits among the batch's samples
   int64_t samples = 0;             // samples in the batch
   int64_t backpropagated = 0;      // samples whose loss reached the backward pass
+  int64_t scored = 0;  // samples run forward without autograd to choose what to back-propagate
 };
 
 // What a step may use. The trainer sets the learning rate on `optimizer` before each Run.

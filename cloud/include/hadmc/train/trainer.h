@@ -64,4 +64,11 @@ struct TrainResult {
 Result<TrainResult> Train(model::Model& model, const data::Dataset& train,
                           const data::Dataset& test, const TrainOptions& options);
 
+// The run's results: {"stopped", "resumed", "epochs_run", "best_epoch", "best_val_acc",
+// "val_acc", "test_acc" (null when absent), "train_samples", "val_samples", "train_seconds",
+// "seconds_per_epoch", "images_per_second", "loop_seconds", "backpropagated", "scored",
+// "est_gflops", "energy_j", "energy_measured", "energy_source", "history": [epoch records]}.
+// The totals sum the history's epochs.
+nlohmann::json TrainResultToJson(const TrainResult& r);
+
 }  // namespace hadmc::train

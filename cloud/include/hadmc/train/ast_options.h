@@ -1,0 +1,51 @@
+// Options of adaptive sparse training (AST), kept torch-free so recipes and the CLI can parse and
+// check them without LibTorch. The step itself is in ast.h.
+//
+// Significance of a sample = cross-entropy + entropy_weight * entropy(softmax(logits)), from a
+// no-grad forward pass over the whole batch, divided by a running mean of the batches'
+// significance (so the threshold does not depend on the loss's scale, which shrinks several-fold
+// during training). The samples above the threshold are the active set and only they are run
+// forward again with autograd and back-propagated. A PI controller moves the threshold so the
+// (smoothed) share of active samples tracks target_rate.
+#pragma once
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "hadmc/common/error.h"
+
+namespace hadmc::train {
+
+struct AstOptions {
+  bool enabled = false;
+  double target_rate = 0.3;     // share of samples to back-propagate, in (0, 1]
+  double entropy_weight = 0.5;  // significance = loss + w * entropy (nats)
+  // Controller gains, in units of the relative significance per unit of rate error (and per step
+  // for ki):  threshold = base + kp * e + ki * sum(e),  e = smoothed_rate - target_rate,
+  // where base is the first AST batch's (1 - target_rate) quantile of relative significance.
+  double kp = 1.0;
+  double ki = 0.05;
+  double smoothing = 0.2;  // EMA weight of the newest batch's activation rate, in (0, 1]
+  // Full-data epochs before AST starts (the controller starts with the next epoch).
+  int64_t warmup_epochs = 0;
+  // > 0: kp and ki ramp linearly from 0 to their value over this many AST epochs.
+  double gain_warmup_epochs = 0;
+  // Top-k floor: at least max(2, ceil(min_active_fraction * batch)) samples are back-propagated,
+  // the most significant ones, whatever the threshold says.
+  double min_active_fraction = 0.05;
+};
+
+// Errors name the option, as the CLI and recipe spell it (--ast-target / ast_target, ...).
+Status ValidateAstOptions(const AstOptions& o);
+
+// Flat recipe keys: ast (bool), ast_target, ast_entropy_weight, ast_kp, ast_ki, ast_smoothing,
+// ast_warmup_epochs, ast_gain_warmup_epochs, ast_min_active. ToJson writes all of them.
+nlohmann::json AstOptionsToJson(const AstOptions& o);
+// Reads the keys `j` has over `defaults` (other keys are ignored: the caller checks unknown
+// keys); a wrong type or range is an error naming the key.
+Result<AstOptions> AstOptionsFromJson(const nlohmann::json& j, const AstOptions& defaults = {});
+// The recipe keys above, for callers that reject unknown keys.
+const std::vector<const char*>& AstRecipeKeys();
+
+}  // namespace hadmc::train

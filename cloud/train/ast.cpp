@@ -1,0 +1,242 @@
+#include "hadmc/train/ast.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace hadmc::train {
+
+ThresholdController::ThresholdController(const AstOptions& o, double lower, double upper,
+                                         double integral_limit)
+    : o_(o), lower_(lower), upper_(upper), integral_limit_(integral_limit) {}
+
+void ThresholdController::Start(double base_threshold) {
+  started_ = true;
+  base_ = std::clamp(base_threshold, lower_, upper_);
+  threshold_ = base_;
+  smoothed_ = o_.target_rate;
+  integral_ = 0;
+}
+
+double ThresholdController::Update(double rate, double gain) {
+  smoothed_ = (1 - o_.smoothing) * smoothed_ + o_.smoothing * rate;
+  const double e = smoothed_ - o_.target_rate;
+  // Anti-windup: while the output sits at a bound, an error pushing it further is not
+  // integrated, so the threshold leaves the bound as soon as the rate turns.
+  const bool pinned_high = threshold_ >= upper_ && e > 0;
+  const bool pinned_low = threshold_ <= lower_ && e < 0;
+  if (!pinned_high && !pinned_low)
+    integral_ = std::clamp(integral_ + e, -integral_limit_, integral_limit_);
+  const double g = std::clamp(gain, 0.0, 1.0);
+  threshold_ = std::clamp(base_ + g * (o_.kp * e + o_.ki * integral_), lower_, upper_);
+  return threshold_;
+}
+
+nlohmann::json ThresholdController::Save() const {
+  return {{"started", started_}, {"base", base_},         {"threshold", threshold_},
+          {"smoothed_rate", smoothed_}, {"integral", integral_}};
+}
+
+Status ThresholdController::Load(const nlohmann::json& j) {
+  if (j.is_null() || (j.is_object() && j.empty())) {
+    started_ = false;
+    return {};
+  }
+  try {
+    started_ = j.at("started").get<bool>();
+    base_ = j.at("base").get<double>();
+    threshold_ = j.at("threshold").get<double>();
+    smoothed_ = j.at("smoothed_rate").get<double>();
+    integral_ = j.at("integral").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(Errc::kParse, std::string("AST controller state: ") + e.what());
+  }
+  return {};
+}
+
+at::Tensor Significance(const at::Tensor& logits, const at::Tensor& labels, double entropy_weight) {
+  at::NoGradGuard no_grad;
+  const at::Tensor logp = at::log_softmax(logits.to(at::kFloat), 1);
+  const at::Tensor ce = -logp.gather(1, labels.unsqueeze(1)).squeeze(1);
+  if (entropy_weight == 0) return ce;
+  const at::Tensor entropy = -(logp.exp() * logp).sum(1);
+  return ce + entropy_weight * entropy;
+}
+
+at::Tensor SelectActive(const at::Tensor& scores, double threshold, int64_t min_active) {
+  at::NoGradGuard no_grad;
+  const int64_t n = scores.size(0);
+  at::Tensor above = scores.gt(threshold).nonzero().squeeze(1);
+  if (above.size(0) >= std::min(min_active, n)) return above;
+  at::Tensor top = std::get<1>(scores.topk(std::min(min_active, n)));
+  return std::get<0>(top.sort());
+}
+
+int64_t MinActive(const AstOptions& o, int64_t n) {
+  const auto floor = static_cast<int64_t>(std::ceil(o.min_active_fraction * static_cast<double>(n)));
+  return std::min(n, std::max<int64_t>(2, floor));
+}
+
+namespace {
+
+struct EpochTrace {
+  int64_t steps = 0, samples = 0, active = 0;
+  double threshold_sum = 0;
+  nlohmann::json trace = nlohmann::json::array();
+};
+
+class AstStep : public TrainStep {
+ public:
+  AstStep(std::unique_ptr<TrainStep> inner, const TrainStepContext& c, const AstOptions& o,
+          int64_t trace_every)
+      : inner_(std::move(inner)),
+        executor_(c.executor),
+        o_(o),
+        trace_every_(std::max<int64_t>(1, trace_every)),
+        controller_(o) {}
+
+  void BeginEpoch(int64_t epoch) override {
+    epoch_ = epoch;
+    ast_epoch_ = epoch >= o_.warmup_epochs;
+    stats_ = EpochTrace{};
+    inner_->BeginEpoch(epoch);
+  }
+
+  Result<StepResult> Run(const data::Batch& batch) override {
+    if (!ast_epoch_) {
+      auto r = inner_->Run(batch);
+      if (r) Count(r->samples, r->backpropagated);
+      return r;
+    }
+    at::Tensor logits;
+    {
+      auto out = executor_.Run(batch.images, exec::Mode::kInference);
+      if (!out) return tl::unexpected(out.error().WithContext("AST scoring pass"));
+      logits = out->clone();  // a normal tensor: inference tensors must not reach autograd code
+    }
+    try {
+      return TrainActive(batch, logits);
+    } catch (const std::exception& e) {
+      std::string what = e.what();
+      if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
+      return MakeError(Errc::kInternal, "AST step: " + what);
+    }
+  }
+
+  nlohmann::json EpochStats() const override {
+    nlohmann::json j = inner_->EpochStats();
+    const double rate = stats_.samples > 0 ? static_cast<double>(stats_.active) / stats_.samples : 0;
+    j["ast_active"] = ast_epoch_;
+    j["activation_rate"] = rate;
+    j["target_rate"] = o_.target_rate;
+    if (ast_epoch_ && controller_.started()) {
+      j["threshold"] = controller_.threshold();
+      j["threshold_mean"] = stats_.steps > 0 ? stats_.threshold_sum / stats_.steps : 0.0;
+      j["smoothed_rate"] = controller_.smoothed_rate();
+      j["significance_scale"] = scale_;
+      j["trace"] = stats_.trace;
+    } else {
+      j["threshold"] = nullptr;
+    }
+    return j;
+  }
+
+  nlohmann::json SaveState() const override {
+    return {{"controller", controller_.Save()},
+            {"significance_scale", scale_},
+            {"inner", inner_->SaveState()}};
+  }
+
+  Status LoadState(const nlohmann::json& state) override {
+    if (!state.is_object() || state.empty()) return {};
+    HADMC_TRY(controller_.Load(state.value("controller", nlohmann::json::object())));
+    scale_ = state.value("significance_scale", 0.0);
+    return inner_->LoadState(state.value("inner", nlohmann::json::object()));
+  }
+
+ private:
+  Result<StepResult> TrainActive(const data::Batch& batch, const at::Tensor& logits) {
+    const int64_t n = batch.labels.size(0);
+    at::Tensor scores = Significance(logits, batch.labels, o_.entropy_weight);
+    const double batch_mean = scores.mean().item<double>();
+    scale_ = scale_ > 0 ? (1 - kSignificanceScaleSmoothing) * scale_ +
+                              kSignificanceScaleSmoothing * batch_mean
+                        : batch_mean;
+    if (scale_ > 0) scores = scores / scale_;
+    if (!controller_.started()) {
+      // Start at the batch's (1 - target) quantile, so the first batches are near the target
+      // before the controller has seen anything.
+      const auto k = std::clamp<int64_t>(
+          static_cast<int64_t>(std::lround((1 - o_.target_rate) * static_cast<double>(n))), 1, n);
+      controller_.Start(std::get<0>(scores.kthvalue(k)).item<double>());
+    }
+    const double threshold = controller_.threshold();
+    const at::Tensor active = SelectActive(scores, threshold, MinActive(o_, n));
+    const int64_t k = active.size(0);
+
+    StepResult r;
+    r.samples = n;
+    r.scored = n;
+    {
+      at::NoGradGuard no_grad;
+      const at::Tensor ce = -at::log_softmax(logits, 1).gather(1, batch.labels.unsqueeze(1));
+      r.loss_sum = ce.sum().item<double>();
+      r.correct = logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
+    }
+    Result<StepResult> inner;
+    if (k == n) {
+      inner = inner_->Run(batch);
+    } else {
+      data::Batch sub;
+      sub.images = batch.images.index_select(0, active);
+      sub.labels = batch.labels.index_select(0, active);
+      if (batch.indices.defined()) sub.indices = batch.indices.index_select(0, active);
+      sub.index = batch.index;
+      inner = inner_->Run(sub);
+    }
+    if (!inner) return tl::unexpected(inner.error());
+    r.backpropagated = inner->backpropagated;
+
+    stats_.threshold_sum += threshold;
+    Count(n, k);
+    const double rate = static_cast<double>(k) / static_cast<double>(n);
+    controller_.Update(rate, Gain());
+    if ((stats_.steps - 1) % trace_every_ == 0)
+      stats_.trace.push_back({{"step", stats_.steps}, {"rate", rate}, {"threshold", threshold}});
+    return r;
+  }
+
+  void Count(int64_t samples, int64_t active) {
+    ++stats_.steps;
+    stats_.samples += samples;
+    stats_.active += active;
+  }
+
+  // Linear warm-up of kp and ki over the first gain_warmup_epochs epochs of AST.
+  double Gain() const {
+    if (o_.gain_warmup_epochs <= 0) return 1.0;
+    const double ast_epochs = static_cast<double>(epoch_ - o_.warmup_epochs + 1);
+    return std::clamp(ast_epochs / o_.gain_warmup_epochs, 0.0, 1.0);
+  }
+
+  std::unique_ptr<TrainStep> inner_;
+  const exec::Executor& executor_;
+  AstOptions o_;
+  int64_t trace_every_;
+  ThresholdController controller_;
+  double scale_ = 0;  // running mean of the batches' significance; 0 before the first
+  int64_t epoch_ = 0;
+  bool ast_epoch_ = false;
+  EpochTrace stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrainStep> MakeAstStep(std::unique_ptr<TrainStep> inner,
+                                       const TrainStepContext& context, const AstOptions& o,
+                                       int64_t trace_every) {
+  return std::make_unique<AstStep>(std::move(inner), context, o, trace_every);
+}
+
+}  // namespace hadmc::train

@@ -1,0 +1,97 @@
+#include "hadmc/train/ast_options.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace hadmc::train {
+namespace {
+
+auto Invalid(const std::string& message) { return MakeError(Errc::kInvalidArgument, message); }
+
+bool InUnitInterval(double v) { return v > 0 && v <= 1; }
+
+}  // namespace
+
+Status ValidateAstOptions(const AstOptions& o) {
+  if (!InUnitInterval(o.target_rate))
+    return Invalid("--ast-target must be in (0, 1], got " + std::to_string(o.target_rate));
+  if (!(o.entropy_weight >= 0) || !std::isfinite(o.entropy_weight))
+    return Invalid("--ast-entropy-weight must be >= 0, got " + std::to_string(o.entropy_weight));
+  if (!(o.kp >= 0) || !std::isfinite(o.kp))
+    return Invalid("--ast-kp must be >= 0, got " + std::to_string(o.kp));
+  if (!(o.ki >= 0) || !std::isfinite(o.ki))
+    return Invalid("--ast-ki must be >= 0, got " + std::to_string(o.ki));
+  if (!InUnitInterval(o.smoothing))
+    return Invalid("--ast-smoothing must be in (0, 1], got " + std::to_string(o.smoothing));
+  if (o.warmup_epochs < 0)
+    return Invalid("--ast-warmup-epochs must be >= 0, got " + std::to_string(o.warmup_epochs));
+  if (!(o.gain_warmup_epochs >= 0) || !std::isfinite(o.gain_warmup_epochs))
+    return Invalid("--ast-gain-warmup-epochs must be >= 0, got " +
+                   std::to_string(o.gain_warmup_epochs));
+  if (!(o.min_active_fraction >= 0 && o.min_active_fraction <= 1))
+    return Invalid("--ast-min-active must be in [0, 1], got " +
+                   std::to_string(o.min_active_fraction));
+  return {};
+}
+
+nlohmann::json AstOptionsToJson(const AstOptions& o) {
+  return {{"ast", o.enabled},
+          {"ast_target", o.target_rate},
+          {"ast_entropy_weight", o.entropy_weight},
+          {"ast_kp", o.kp},
+          {"ast_ki", o.ki},
+          {"ast_smoothing", o.smoothing},
+          {"ast_warmup_epochs", o.warmup_epochs},
+          {"ast_gain_warmup_epochs", o.gain_warmup_epochs},
+          {"ast_min_active", o.min_active_fraction}};
+}
+
+const std::vector<const char*>& AstRecipeKeys() {
+  static const std::vector<const char*> keys = {
+      "ast",    "ast_target",    "ast_entropy_weight",     "ast_kp",        "ast_ki",
+      "ast_smoothing", "ast_warmup_epochs", "ast_gain_warmup_epochs", "ast_min_active"};
+  return keys;
+}
+
+Result<AstOptions> AstOptionsFromJson(const nlohmann::json& j, const AstOptions& defaults) {
+  AstOptions o = defaults;
+  if (!j.is_object()) return Invalid("AST options must be a JSON object");
+  auto number = [&](const char* key, double& out) -> Status {
+    if (!j.contains(key)) return {};
+    if (!j.at(key).is_number()) return Invalid(std::string(key) + " must be a number");
+    out = j.at(key).get<double>();
+    return {};
+  };
+  if (j.contains("ast")) {
+    if (!j.at("ast").is_boolean()) return Invalid("ast must be true or false");
+    o.enabled = j.at("ast").get<bool>();
+  }
+  HADMC_TRY(number("ast_target", o.target_rate));
+  HADMC_TRY(number("ast_entropy_weight", o.entropy_weight));
+  HADMC_TRY(number("ast_kp", o.kp));
+  HADMC_TRY(number("ast_ki", o.ki));
+  HADMC_TRY(number("ast_smoothing", o.smoothing));
+  HADMC_TRY(number("ast_gain_warmup_epochs", o.gain_warmup_epochs));
+  HADMC_TRY(number("ast_min_active", o.min_active_fraction));
+  if (j.contains("ast_warmup_epochs")) {
+    const auto& v = j.at("ast_warmup_epochs");
+    if (!v.is_number_integer()) return Invalid("ast_warmup_epochs must be a whole number");
+    o.warmup_epochs = v.get<int64_t>();
+  }
+  // The recipe spells the keys with underscores; say so rather than the CLI flag's name.
+  if (auto valid = ValidateAstOptions(o); !valid) {
+    std::string m = valid.error().message();
+    if (m.rfind("--ast-", 0) == 0) {
+      m = m.substr(2);
+      for (char& c : m) {
+        if (c == ' ') break;
+        if (c == '-') c = '_';
+      }
+    }
+    return Invalid(m);
+  }
+  return o;
+}
+
+}  // namespace hadmc::train
