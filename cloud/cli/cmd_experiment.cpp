@@ -1,6 +1,7 @@
 // `hadmc experiment ablation base.hmc --out-dir DIR [--recipe r.yaml] [--prune 0.5
 //  --distill-epochs 3 ...]`: the HAD-MC ablation study on one model (compress/ablation.h).
-// Later experiments (sota, ppo-vs-dqn, cross-platform, lut, ast) register here too.
+// `hadmc experiment ast` is in cmd_experiment_ast.cpp; later experiments (sota, ppo-vs-dqn,
+// cross-platform, lut) register here too.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -63,6 +64,7 @@ void RunAblation(const AblationCommand& c, const std::vector<std::string>& set_f
 void RegisterExperiment(CLI::App& app, const GlobalOptions& g) {
   CLI::App* exp = app.add_subcommand("experiment", "Reproducible experiments on a trained model");
   exp->require_subcommand(1);
+  RegisterExperimentAst(exp, g);
   auto c = std::make_shared<AblationCommand>();
   CLI::App* cmd = exp->add_subcommand(
       "ablation",

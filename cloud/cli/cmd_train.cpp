@@ -65,16 +65,6 @@ void InstallStopHandlers() {
 
 bool IsFashionMnist(const std::string& spec) { return spec.rfind("fashion-mnist", 0) == 0; }
 
-// A stratified subset of `n` samples (for quick experiments and timing runs).
-data::Dataset Subset(const data::Dataset& d, int64_t n, uint64_t seed, const std::string& flag) {
-  if (n <= 0 || n >= d.size()) return d;
-  auto split = data::StratifiedSplit(d, static_cast<double>(n) / d.size(), seed);
-  if (!split) Fail(flag + ": " + split.error().message());
-  auto subset = data::SelectSamples(d, split->test);
-  if (!subset) Fail(flag + ": " + subset.error().message());
-  return *subset;
-}
-
 std::string Percent(const std::optional<train::EvalResult>& r) {
   if (!r) return "-";
   char buf[64];
@@ -151,20 +141,12 @@ void RunTrain(TrainCommand& c) {
   if (!train_set) Fail(train_set.error().message());
   auto test_set = data::LoadDataset(c.data, data::Split::kTest);
   if (!test_set) Fail(test_set.error().message());
-  const data::Dataset train_data = Subset(*train_set, c.train_samples, o.seed, "--train-samples");
-  const data::Dataset test_data = Subset(*test_set, c.test_samples, o.seed, "--test-samples");
+  const data::Dataset train_data = StratifiedSubset(*train_set, c.train_samples, o.seed, "--train-samples");
+  const data::Dataset test_data = StratifiedSubset(*test_set, c.test_samples, o.seed, "--test-samples");
   if (IsFashionMnist(c.data)) o.normalization = data::FashionMnistNormalization();
 
-  zoo::ArchOptions arch;
-  arch.in_channels = train_data.channels();
-  arch.num_classes = train_data.num_classes();
-  arch.image_size = c.image_size > 0                             ? c.image_size
-                    : train_data.height() == train_data.width() ? train_data.height()
-                                                                 : 0;
-  arch.small_input = c.small_input;
-  arch.seed = o.seed;
-  auto m = zoo::BuildModel(c.arch, arch);
-  if (!m) Fail(m.error().message());
+  auto m = std::make_optional(
+      BuildZooModelFor(c.arch, train_data, c.image_size, c.small_input, o.seed));
   m->metadata["dataset"] = c.data;
 
   const std::filesystem::path out_dir = std::filesystem::path(c.out).parent_path();

@@ -27,7 +27,8 @@ void RegisterTrain(CLI::App& app, const GlobalOptions& g);
 void RegisterEval(CLI::App& app, const GlobalOptions& g);
 void RegisterCompress(CLI::App& app, const GlobalOptions& g);
 void RegisterFinetune(CLI::App& app, const GlobalOptions& g);
-void RegisterExperiment(CLI::App& app, const GlobalOptions& g);  // experiment ablation
+void RegisterExperiment(CLI::App& app, const GlobalOptions& g);  // experiment ablation|ast
+void RegisterExperimentAst(CLI::App* experiment, const GlobalOptions& g);
 void RegisterKeys(CLI::App& app, const GlobalOptions& g);
 void RegisterCa(CLI::App& app, const GlobalOptions& g);
 void RegisterToken(CLI::App& app, const GlobalOptions& g);
