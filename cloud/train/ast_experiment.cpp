@@ -77,36 +77,68 @@ PlotOptions Labels(std::string title, std::string x, std::string y) {
 
 Result<std::vector<AstRun>> RunAstExperiment(const data::Dataset& train, const data::Dataset& test,
                                              const AstExperimentOptions& o) {
-  std::vector<std::optional<double>> plan = {std::nullopt};
+  struct Plan {
+    std::string name, base;
+    std::optional<double> target;
+    TrainOptions options;
+    model::Model model;
+    std::optional<TrainResult> result;
+  };
+  std::vector<Plan> plans;
+  std::vector<std::optional<double>> targets = {std::nullopt};
   for (double t : o.targets) {
     if (!(t > 0 && t <= 1))
       return MakeError(Errc::kInvalidArgument, "target activation rates must be in (0, 1], got " +
                                                    std::to_string(t));
-    plan.push_back(t);
+    targets.push_back(t);
+  }
+  for (const auto& target : targets) {
+    Plan p;
+    p.name = RunName(target);
+    p.base = (std::filesystem::path(o.out_dir) / p.name).string();
+    p.target = target;
+    p.options = o.train;
+    p.options.ast.enabled = target.has_value();
+    if (target) p.options.ast.target_rate = *target;
+    p.options.log_path = p.base + ".jsonl";
+    p.options.checkpoint_dir = p.base + ".ckpt";
+    HADMC_TRY_CTX(ValidateTrainOptions(p.options), p.name);
+    auto m = o.make_model();
+    if (!m) return tl::unexpected(m.error().WithContext(p.name));
+    p.model = std::move(*m);
+    plans.push_back(std::move(p));
+  }
+  // Interleaved by epoch (full epoch 1, each AST run's epoch 1, full epoch 2, ...): on a shared
+  // machine a burst of load then hits every run alike instead of one run's whole training. Each
+  // session resumes from the run's checkpoint, which continues the exact trajectory; the
+  // compared times are the training loops', so the setup of a session is not counted. The test
+  // split is evaluated once, after the last epoch.
+  const data::Dataset none;
+  for (int64_t epoch = 0; epoch < o.train.epochs; ++epoch) {
+    const bool last = epoch + 1 == o.train.epochs;
+    for (Plan& p : plans) {
+      TrainOptions to = p.options;
+      to.resume = epoch > 0;
+      if (!last) to.on_epoch_end = [](const EpochRecord&) { return false; };
+      Log().info("experiment ast: {} epoch {}/{}", p.name, epoch + 1, o.train.epochs);
+      auto r = Train(p.model, train, last ? test : none, to);
+      if (!r) return tl::unexpected(r.error().WithContext(p.name));
+      if (static_cast<int64_t>(r->history.size()) != epoch + 1)
+        return MakeError(Errc::kInternal, p.name + ": expected " + std::to_string(epoch + 1) +
+                                              " finished epochs, the run has " +
+                                              std::to_string(r->history.size()));
+      p.result = std::move(*r);
+    }
   }
   std::vector<AstRun> runs;
-  for (const auto& target : plan) {
-    const std::string name = RunName(target);
-    const std::string base = (std::filesystem::path(o.out_dir) / name).string();
-    TrainOptions to = o.train;
-    to.ast.enabled = target.has_value();
-    if (target) to.ast.target_rate = *target;
-    to.log_path = base + ".jsonl";
-    to.checkpoint_dir = base + ".ckpt";
-    to.resume = false;
-    HADMC_TRY_CTX(ValidateTrainOptions(to), name);
-    auto m = o.make_model();
-    if (!m) return tl::unexpected(m.error().WithContext(name));
-    Log().info("experiment ast: run {} of {}: {}", runs.size() + 1, plan.size(), name);
-    auto r = Train(*m, train, test, to);
-    if (!r) return tl::unexpected(r.error().WithContext(name));
-    HADMC_TRY_CTX(model::SaveHmc(*m, base + ".hmc"), "saving " + base + ".hmc");
-    nlohmann::json results = TrainResultToJson(*r);
-    results["options"] = TrainOptionsToJson(to);
-    HADMC_TRY(WriteFileAtomically(base + ".results.json", results.dump(2) + "\n"));
+  for (Plan& p : plans) {
+    HADMC_TRY_CTX(model::SaveHmc(p.model, p.base + ".hmc"), "saving " + p.base + ".hmc");
+    nlohmann::json results = TrainResultToJson(*p.result);
+    results["options"] = TrainOptionsToJson(p.options);
+    HADMC_TRY(WriteFileAtomically(p.base + ".results.json", results.dump(2) + "\n"));
     std::error_code ec;
-    std::filesystem::remove_all(to.checkpoint_dir, ec);  // the model and log are what's kept
-    runs.push_back(Summarize(name, target, std::move(*r)));
+    std::filesystem::remove_all(p.options.checkpoint_dir, ec);  // the model and log are kept
+    runs.push_back(Summarize(p.name, p.target, std::move(*p.result)));
   }
   return runs;
 }

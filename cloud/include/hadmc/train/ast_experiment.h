@@ -1,6 +1,6 @@
 // The adaptive-sparse-training experiment: one full-data run and one AST run per target
-// activation rate, all from the same initial weights, data order and recipe, in one process, so
-// their wall times are comparable. Writes a markdown + JSON table and SVG plots (accuracy vs
+// activation rate, all from the same initial weights, data order and recipe, in one process and
+// interleaved epoch by epoch, so their wall times are comparable on a shared machine. Writes a markdown + JSON table and SVG plots (accuracy vs
 // activation rate, activation rate and threshold per step).
 #pragma once
 
@@ -39,7 +39,8 @@ struct AstRun {
   std::optional<double> energy_j;
 };
 
-// Runs the full-data baseline, then each target, saving <out_dir>/<name>.hmc, .jsonl and
+// Runs the full-data baseline and each target, interleaved by epoch (each run resumes from its
+// checkpoint for its next epoch: the same trajectory as an uninterrupted run), saving <out_dir>/<name>.hmc, .jsonl and
 // .results.json. Preconditions: out_dir exists; targets in (0, 1].
 Result<std::vector<AstRun>> RunAstExperiment(const data::Dataset& train, const data::Dataset& test,
                                              const AstExperimentOptions& options);
