@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "hadmc/common/log.h"
+#include "hadmc/hal/threads.h"
 
 namespace hadmc::data {
 namespace {
@@ -78,6 +79,10 @@ struct DataLoader::Impl {
   }
 
   void RunWorker(int64_t first_batch) {
+    // The batch's tensor ops (gather, normalize) would start an OpenMP team of their own on
+    // this thread, which then fights the training threads for the same cores: resnet8 steps
+    // took 145 ms instead of 127 (docs/benchmarks.md, "Adaptive sparse training").
+    hal::UseOneTorchThreadHere();
     for (int64_t b = first_batch; b < batches_per_epoch; ++b) {
       Result<Batch> batch = MakeBatch(b);
       const bool failed = !batch.has_value();

@@ -46,13 +46,18 @@ ThreadSettings ConfigureThreads(int threads) {
   return ThreadSettings{at::get_num_threads(), BlasThreads()};
 }
 
-bool MakeThisThreadBackground(int nice) {
-  bool ok = true;
+void UseOneTorchThreadHere() {
   // LibTorch sets each thread's OpenMP thread count once, lazily, on the thread's first parallel
   // op (or get_num_threads); after that a per-thread omp_set_num_threads sticks. OpenMP's
-  // controls are per thread, so the serving threads keep their teams.
+  // controls are per thread, so the other threads keep their teams. (at::set_num_threads would
+  // also change the process-wide default that new threads start with.)
   (void)at::get_num_threads();
   if (auto set = Lookup<SetThreadsFn>("omp_set_num_threads")) set(1);
+}
+
+bool MakeThisThreadBackground(int nice) {
+  bool ok = true;
+  UseOneTorchThreadHere();
   if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) != 0) {
     Log().warn("cannot lower a background thread's priority to nice {}: {}", nice,
                std::strerror(errno));

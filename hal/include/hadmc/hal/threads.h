@@ -18,6 +18,11 @@ struct ThreadSettings {
 // and the BLAS's own pool to one thread. Safe to call more than once.
 ThreadSettings ConfigureThreads(int threads);
 
+// LibTorch ops the calling thread runs use one thread (no OpenMP team of its own); the other
+// threads keep their teams. For helper threads next to the training or serving threads, like a
+// data loader's prefetch worker.
+void UseOneTorchThreadHere();
+
 // Makes the calling thread a background worker: LibTorch ops it runs use one thread (no
 // OpenMP team of its own), and it runs at `nice` (per thread on Linux; threads it starts
 // inherit it). For work that must not compete with serving threads, like the edge daemon's
