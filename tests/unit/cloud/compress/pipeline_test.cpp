@@ -49,9 +49,37 @@ TEST(CompressPipelineTest, PruneDistillFuseQuantizeEndToEnd) {
   EXPECT_EQ(ReportToJson(*report)["after"]["params"], report->after.params);
 }
 
+// The distillation fine-tune after pruning runs with adaptive sparse training when the recipe
+// says so: its epochs back-propagate only part of each batch.
+TEST(CompressPipelineTest, DistillationFinetuneUsesAdaptiveSparseTraining) {
+  TempDir dir;
+  const testing::TinyBase tiny = testing::TrainTinyBase(dir, 3);
+  CompressRecipe r;
+  r.prune_ratio = 0.5;
+  r.round_to = 1;
+  r.finetune_epochs = 1;
+  r.finetune_lr = 0.01;
+  r.batch_size = 32;
+  r.calib_batches = 1;
+  r.ast.enabled = true;
+  r.ast.target_rate = 0.4;
+  CompressInputs in{&tiny.train, &tiny.test, dir.File("small.hmc"), dir.path().string(), nullptr};
+  auto report = Compress(tiny.model, tiny.path, r, in);
+  ASSERT_TRUE(report.has_value()) << report.error().String();
+  ASSERT_EQ(report->finetune.size(), 1u);
+  const nlohmann::json& epoch = report->finetune[0];
+  EXPECT_EQ(epoch.at("ast_active"), true) << epoch.dump();
+  EXPECT_EQ(epoch.at("scored"), epoch.at("samples"));
+  EXPECT_LT(epoch.at("backpropagated").get<int64_t>(), epoch.at("samples").get<int64_t>());
+  EXPECT_TRUE(epoch.contains("distill_kl")) << "the distillation step's own stats are kept: "
+                                    << epoch.dump();
+}
+
 TEST(CompressRecipeTest, JsonRoundTripAndErrors) {
   CompressRecipe r;
   r.prune_ratio = 0.4;
+  r.ast.enabled = true;
+  r.ast.target_rate = 0.2;
   r.importance = Importance::kL1;
   r.bits = 8;
   r.disabled_passes = {"fuse_activation"};
@@ -67,6 +95,9 @@ TEST(CompressRecipeTest, JsonRoundTripAndErrors) {
   EXPECT_FALSE(RecipeFromJson({{"prune", "half"}}).has_value());
   EXPECT_FALSE(RecipeFromJson({{"observer", "kl"}}).has_value());
   EXPECT_FALSE(RecipeFromJson({{"latency_runs", 10}}).has_value());
+  EXPECT_EQ(back->ast.target_rate, 0.2);
+  EXPECT_FALSE(RecipeFromJson({{"ast_target", 0.0}}).has_value());
+  EXPECT_FALSE(RecipeFromJson({{"ast", "yes"}}).has_value());
 }
 
 }  // namespace
