@@ -1,0 +1,134 @@
+// Where adaptive sparse training's time goes: the parts of one AST step against one full-data
+// training step, on the zoo's resnet8 (batch 256) and resnet18 (batch 128) at Fashion-MNIST's
+// 1x28x28, random data, 2 threads.
+//
+//   HADMC_THREADS=2 build/bench/ast_step_bench --benchmark_repetitions=5
+//       --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+//
+//   Train/<arch>/<n>   one SGD step (forward in train mode, cross-entropy, backward, update) on
+//                      n samples: n = the batch (full training) or 30% of it (AST's active set)
+//   Score/<arch>       the no-grad scoring forward over the whole batch (inference mode), as the
+//                      AST step runs it
+//   ScoreFused/<arch>  the same on the Conv-BN-ReLU-fused graph (what a fused scoring copy would
+//                      cost)
+// The ideal AST ratio at r = 0.3 is (Score + Train(0.3 B)) / Train(B) if the sub-batch trained at
+// the full batch's per-sample speed; the benchmark shows how far each part is from that.
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+
+#include "hadmc/compress/pass_registry.h"
+#include "hadmc/exec/executor.h"
+#include "hadmc/hal/allocator.h"
+#include "hadmc/hal/threads.h"
+#include "hadmc/model/model.h"
+#include "hadmc/train/ast.h"
+#include "hadmc/train/optimizer.h"
+#include "hadmc/train/train_step.h"
+#include "hadmc/zoo/zoo.h"
+
+namespace {
+
+using namespace hadmc;
+
+int64_t BatchOf(const std::string& arch) { return arch == "resnet18" ? 128 : 256; }
+
+model::Model Build(const std::string& arch) {
+  zoo::ArchOptions a;
+  a.in_channels = 1;
+  a.num_classes = 10;
+  a.image_size = 28;
+  auto m = zoo::BuildModel(arch, a);
+  if (!m) std::abort();
+  return std::move(*m);
+}
+
+data::Batch RandomBatch(int64_t n) {
+  data::Batch b;
+  b.images = torch::randn({n, 1, 28, 28});
+  b.labels = torch::randint(0, 10, {n}, torch::kLong);
+  return b;
+}
+
+void Train(benchmark::State& state, const std::string& arch, double share) {
+  model::Model m = Build(arch);
+  auto ex = exec::Executor::Create(m);
+  ex->EnableGrad(true);
+  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
+  train::TrainOptions options;
+  const train::TrainStepContext context{*ex, **opt, options};
+  auto step = train::MakeCrossEntropyStep(context);
+  const data::Batch b = RandomBatch(static_cast<int64_t>(BatchOf(arch) * share));
+  for (auto _ : state) benchmark::DoNotOptimize(step->Run(b));
+  state.counters["samples"] = static_cast<double>(b.labels.size(0));
+}
+
+void Ast(benchmark::State& state, const std::string& arch) {
+  model::Model m = Build(arch);
+  auto ex = exec::Executor::Create(m);
+  ex->EnableGrad(true);
+  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
+  train::TrainOptions options;
+  train::AstOptions ast;
+  ast.enabled = true;
+  const train::TrainStepContext context{*ex, **opt, options};
+  auto step = train::MakeAstStep(train::MakeCrossEntropyStep(context), context, ast);
+  step->BeginEpoch(0);
+  const data::Batch b = RandomBatch(BatchOf(arch));
+  int64_t active = 0, steps = 0;
+  for (auto _ : state) {
+    auto r = step->Run(b);
+    active += r->backpropagated;
+    ++steps;
+  }
+  state.counters["active"] = static_cast<double>(active) / steps;
+}
+
+void Score(benchmark::State& state, const std::string& arch, bool fused, exec::Mode mode,
+           bool grad = false) {
+  model::Model m = Build(arch);
+  if (fused && !compress::RunFusion(m)) std::abort();
+  auto ex = exec::Executor::Create(m);
+  ex->EnableGrad(grad);
+  const data::Batch b = RandomBatch(BatchOf(arch));
+  at::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(ex->Run(b.images, mode));
+}
+
+void Register() {
+  for (const std::string arch : {"resnet8", "resnet18"}) {
+    const std::string n = std::to_string(BatchOf(arch));
+    const std::string n30 = std::to_string(static_cast<int64_t>(BatchOf(arch) * 0.3));
+    benchmark::RegisterBenchmark(("Train/" + arch + "/" + n).c_str(), Train, arch, 1.0)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("Train/" + arch + "/" + n30).c_str(), Train, arch, 0.3)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("Score/" + arch).c_str(), Score, arch, false,
+                                 exec::Mode::kInference, false)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("ScoreEvalNoGrad/" + arch).c_str(), Score, arch, false,
+                                 exec::Mode::kEval, false)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("ScoreFused/" + arch).c_str(), Score, arch, true,
+                                 exec::Mode::kInference, false)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("ScoreGradParams/" + arch).c_str(), Score, arch, false,
+                                 exec::Mode::kInference, true)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("AstStep/" + arch).c_str(), Ast, arch)
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hal::ConfigureAllocator();
+  const char* threads = std::getenv("HADMC_THREADS");
+  hal::ConfigureThreads(threads ? std::atoi(threads) : 2);
+  Register();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  return 0;
+}
