@@ -45,7 +45,7 @@ struct SearchSpace {
 Result<SearchSpace> BuildSearchSpace(const model::Model& base, const compress::CalibrationSet& calib);
 
 // Number of features LayerFeatures returns.
-inline constexpr int64_t kLayerFeatures = 11;
+inline constexpr int64_t kLayerFeatures = 13;
 // index/len, kind one-hot (3), log in/out channels, kernel, stride, log fmap, params share, MACs
 // share, sensitivity, depthwise — each scaled to about [0, 1].
 std::vector<float> LayerFeatures(const SearchSpace& s, int64_t layer);
