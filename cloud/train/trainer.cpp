@@ -107,45 +107,6 @@ Status CheckModelFitsData(const ir::Graph& graph, const data::Dataset& train,
   return {};
 }
 
-// The energy of training loops: read from a meter (RAPL, INA3221) when this machine has a
-// readable one, else estimated as the detected device's profile TDP x time, labelled so.
-class LoopEnergy {
- public:
-  void Open() {
-    if (auto meter = hal::EnergyMeter::Open()) {
-      meter_ = std::move(*meter);
-      source_ = meter_->source();
-      return;
-    }
-    const hal::DeviceInfo device = hal::Detect();
-    auto profile = hal::FindProfile(device.profile);
-    if (!profile) return;
-    tdp_w_ = hal::ScaledToCores(*profile, device.cpu_cores).tdp_w;
-    source_ = "tdp-estimate:" + profile->name;
-  }
-  bool known() const { return meter_ || tdp_w_ > 0; }
-  bool measured() const { return meter_.has_value(); }
-  const std::string& source() const { return source_; }
-  // Cumulative joules for a measured meter (call at the start and end of a loop), else 0.
-  double Read() const {
-    if (!meter_) return 0;
-    auto j = meter_->ReadJoules();
-    return j ? *j : 0;
-  }
-  // Joules between two Read()s over `seconds` of wall time.
-  double Between(double start, double end, double seconds) const {
-    if (!meter_) return tdp_w_ * seconds;
-    double d = end - start;
-    if (d < 0 && meter_->max_range_joules() > 0) d += meter_->max_range_joules();  // wrapped
-    return std::max(d, 0.0);
-  }
-
- private:
-  std::optional<hal::EnergyMeter> meter_;
-  double tdp_w_ = 0;
-  std::string source_;
-};
-
 class TrainingRun {
  public:
   TrainingRun(model::Model& model, const data::Dataset& test, const TrainOptions& o)
@@ -159,6 +120,7 @@ class TrainingRun {
  private:
   Status RestoreCheckpoint();
   Status RunEpoch(int64_t epoch);
+  Status RunBatches(int64_t epoch, EpochTotals& t, int64_t& done, Clock::time_point epoch_start);
   Status EndPartialEpoch(int64_t epoch, int64_t next_batch, EpochTotals& t);
   Status EndEpoch(int64_t epoch, EpochTotals& t, double loop_seconds);
   EpochRecord MakeRecord(int64_t epoch, const EpochTotals& t, bool complete) const;
@@ -188,7 +150,9 @@ class TrainingRun {
   std::optional<StopReason> stop_;
   ProgressReporter progress_;
   int64_t macs_per_sample_ = 0;  // 0: unknown
-  LoopEnergy energy_;
+  // The detected device's profile, for the TDP x time estimate where no energy meter is readable.
+  std::optional<hal::HardwareProfile> energy_profile_;
+  hal::EnergyReading last_energy_;  // of the latest training loop
 
   Clock::time_point session_start_ = Clock::now();
   double prior_seconds_ = 0;  // train_seconds of earlier sessions
@@ -256,7 +220,9 @@ Status TrainingRun::Prepare(const data::Dataset& train) {
   if (o_.ast.enabled) step_ = MakeAstStep(std::move(step_), context, o_.ast);
   if (auto summary = model::SummarizeGraph(model_.graph); summary && summary->total_macs > 0)
     macs_per_sample_ = summary->total_macs;
-  energy_.Open();
+  const hal::DeviceInfo device = hal::Detect();
+  if (auto profile = hal::FindProfile(device.profile))
+    energy_profile_ = hal::ScaledToCores(*profile, device.cpu_cores);
   Log().info("training on {} samples, validating on {}, {} batches of {} per epoch, {} threads",
              train_set_.size(), val_set_.size(), loader_->BatchesPerEpoch(), o_.batch_size,
              at::get_num_threads());
@@ -344,10 +310,33 @@ Status TrainingRun::RunEpoch(int64_t epoch) {
   const int64_t first = continuing ? state_.next_batch : 0;
   EpochTotals t = continuing ? EpochTotals::FromJson(state_.epoch_progress) : EpochTotals{};
   const auto epoch_start = Clock::now();
-  const double joules_start = energy_.Read();
   HADMC_TRY(loader_->StartEpoch(epoch, first));
   step_->BeginEpoch(epoch);
-  int64_t done = first, epoch_samples = 0;
+  int64_t done = first;
+  Status looped;
+  // MeasureEnergy reads RAPL or INA3221 around the loop, else estimates TDP x time.
+  last_energy_ = hal::MeasureEnergy(
+      [&] {
+        try {
+          looped = RunBatches(epoch, t, done, epoch_start);
+        } catch (const std::exception& e) {
+          looped = MakeError(Errc::kInternal, std::string("training: ") + e.what());
+        }
+      },
+      energy_profile_.value_or(hal::HardwareProfile{}));
+  HADMC_TRY(looped);
+  const double loop_seconds = Since(epoch_start);
+  session_loop_seconds_ += loop_seconds;
+  t.train_seconds += loop_seconds;
+  t.energy_j += last_energy_.joules;
+  progress_.Clear();
+  if (done < loader_->BatchesPerEpoch()) return EndPartialEpoch(epoch, done, t);
+  return EndEpoch(epoch, t, loop_seconds);
+}
+
+Status TrainingRun::RunBatches(int64_t epoch, EpochTotals& t, int64_t& done,
+                               Clock::time_point epoch_start) {
+  int64_t epoch_samples = 0;
   while (true) {
     auto batch = loader_->Next();
     if (!batch) return tl::unexpected(batch.error().WithContext("epoch " + std::to_string(epoch + 1)));
@@ -367,13 +356,7 @@ Status TrainingRun::RunEpoch(int64_t epoch) {
     ShowProgress(epoch, done, t, epoch_samples, epoch_start);
     if (ShouldStop()) break;
   }
-  const double loop_seconds = Since(epoch_start);
-  session_loop_seconds_ += loop_seconds;
-  t.train_seconds += loop_seconds;
-  t.energy_j += energy_.Between(joules_start, energy_.Read(), loop_seconds);
-  progress_.Clear();
-  if (done < loader_->BatchesPerEpoch()) return EndPartialEpoch(epoch, done, t);
-  return EndEpoch(epoch, t, loop_seconds);
+  return {};
 }
 
 EpochRecord TrainingRun::MakeRecord(int64_t epoch, const EpochTotals& t, bool complete) const {
@@ -393,10 +376,12 @@ EpochRecord TrainingRun::MakeRecord(int64_t epoch, const EpochTotals& t, bool co
   r.step_ms = Ratio(1000.0 * t.train_seconds, static_cast<double>(t.steps));
   r.est_gflops = 2e-9 * static_cast<double>(macs_per_sample_) *
                  static_cast<double>(t.scored + 3 * t.backpropagated);
-  if (energy_.known()) {
+  // An estimate needs the device's profile; a meter does not.
+  if (last_energy_.measured || energy_profile_) {
     r.energy_j = t.energy_j;
-    r.energy_measured = energy_.measured();
-    r.energy_source = energy_.source();
+    r.energy_measured = last_energy_.measured;
+    r.energy_source = last_energy_.measured ? last_energy_.source
+                                            : "tdp-estimate:" + energy_profile_->name;
   }
   r.extra = step_->EpochStats();
   return r;
