@@ -155,4 +155,94 @@ nlohmann::json ToJson(const SearchLayer& l) {
           {"first_or_last", l.first_or_last}};
 }
 
+int64_t KeptChannels(int64_t channels, double ratio, int64_t step) {
+  if (channels <= 0) return 0;
+  step = std::max<int64_t>(step, 1);
+  const double wanted = (1.0 - std::clamp(ratio, 0.0, 1.0)) * static_cast<double>(channels);
+  // 1e-9: (1 - 0.7) * 10 is 2.9999999999999996 in binary floating point.
+  int64_t kept = static_cast<int64_t>(std::ceil(wanted - 1e-9));
+  kept = (kept + step - 1) / step * step;
+  return std::clamp<int64_t>(kept, 1, channels);
+}
+
+std::set<std::string> PrecisionPlan::int8_nodes() const {
+  std::set<std::string> out;
+  for (const auto& [name, p] : nodes)
+    if (p == ir::Precision::kInt8) out.insert(name);
+  return out;
+}
+
+std::map<std::string, ir::Precision> PrecisionPlan::low_precision_nodes() const {
+  std::map<std::string, ir::Precision> out;
+  for (const auto& [name, p] : nodes)
+    if (p == ir::Precision::kFp16 || p == ir::Precision::kInt4) out[name] = p;
+  return out;
+}
+
+namespace {
+
+ir::Precision PrecisionOfBits(int bits) {
+  switch (bits) {
+    case 8: return ir::Precision::kInt8;
+    case 16: return ir::Precision::kFp16;
+    case 4: return ir::Precision::kInt4;
+    default: return ir::Precision::kFp32;
+  }
+}
+
+Status CheckLength(const SearchSpace& s, const CompressionPolicy& p) {
+  if (p.layers.size() != s.layers.size())
+    return MakeError(Errc::kInvalidArgument,
+                     "policy has " + std::to_string(p.layers.size()) + " layers, the model " +
+                         std::to_string(s.layers.size()));
+  return {};
+}
+
+}  // namespace
+
+Result<PrecisionPlan> PlanPrecisions(const ir::Graph& fused, const SearchSpace& s,
+                                     const CompressionPolicy& p) {
+  HADMC_TRY(CheckLength(s, p));
+  PrecisionPlan plan;
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    if (!fused.FindNode(s.layers[i].node))
+      return MakeError(Errc::kNotFound,
+                       "layer '" + s.layers[i].node + "' is not in the fused graph");
+    plan.nodes[s.layers[i].node] = PrecisionOfBits(p.layers[i].bits);
+  }
+  std::map<std::string, std::string> producer;  // value -> node
+  for (const ir::Node& n : fused.nodes)
+    for (const std::string& v : n.outputs) producer[v] = n.name;
+  for (const ir::Node& n : fused.nodes) {  // topological order: an add sees earlier adds' plans
+    if (n.op != "add") continue;
+    bool int8_input = false;
+    for (const std::string& v : n.inputs) {
+      auto it = producer.find(v);
+      if (it == producer.end()) continue;
+      auto planned = plan.nodes.find(it->second);
+      int8_input |= planned != plan.nodes.end() && planned->second == ir::Precision::kInt8;
+    }
+    plan.nodes[n.name] = int8_input ? ir::Precision::kInt8 : ir::Precision::kFp32;
+  }
+  return plan;
+}
+
+Result<std::vector<int64_t>> KeptPerGroup(const SearchSpace& s, const CompressionPolicy& p,
+                                          const hal::HardwareProfile& profile) {
+  HADMC_TRY(CheckLength(s, p));
+  std::vector<int64_t> kept;
+  for (const auto& g : s.groups) kept.push_back(g.channels);
+  for (size_t i = 0; i < s.layers.size(); ++i) {
+    const SearchLayer& l = s.layers[i];
+    if (l.group < 0 || !l.decides_group) continue;
+    const std::string precision = ir::PrecisionName(PrecisionOfBits(p.layers[i].bits));
+    // fp16/int4 storage computes in fp32 where the device lacks the precision.
+    const bool supported = std::find(profile.precisions.begin(), profile.precisions.end(),
+                                     precision) != profile.precisions.end();
+    const int64_t step = hal::ChannelStepFor(profile, supported ? precision : "fp32");
+    kept[l.group] = KeptChannels(s.groups[l.group].channels, p.layers[i].prune_ratio, step);
+  }
+  return kept;
+}
+
 }  // namespace hadmc::search

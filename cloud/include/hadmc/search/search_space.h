@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "hadmc/compress/prune_channels.h"
 #include "hadmc/hal/profile.h"
 #include "hadmc/model/model.h"
+#include "hadmc/search/policy.h"
 
 namespace hadmc::search {
 
@@ -56,5 +59,28 @@ inline constexpr int64_t kHardwareFeatures = 7;
 std::vector<float> HardwareFeatures(const hal::HardwareProfile& p);
 
 nlohmann::json ToJson(const SearchLayer& l);
+
+// The channels a group of `channels` keeps under prune ratio `ratio`: (1 - ratio) * channels
+// rounded UP to a multiple of `step` (the target's channel step for the deciding layer's
+// precision: latency is a staircase in channels), at least 1 and at most `channels`.
+int64_t KeptChannels(int64_t channels, double ratio, int64_t step);
+
+// The precision of every conv2d/linear/add node of the FUSED graph under policy `p` (whose
+// layers are `s`'s, named by their unfused nodes; fusion keeps conv/linear names): bits 8 ->
+// kInt8, 16 -> kFp16, 4 -> kInt4, 32 -> kFp32; an add is kInt8 when any of its inputs comes from
+// an int8 node (its other inputs get quantized), else kFp32. Errors: a layer missing from the
+// graph, a policy of the wrong length.
+struct PrecisionPlan {
+  std::map<std::string, ir::Precision> nodes;
+  std::set<std::string> int8_nodes() const;                         // conv/linear/add in int8
+  std::map<std::string, ir::Precision> low_precision_nodes() const;  // fp16 and int4 ones
+};
+Result<PrecisionPlan> PlanPrecisions(const ir::Graph& fused, const SearchSpace& s,
+                                     const CompressionPolicy& p);
+
+// The kept channels of every group under `p` (all channels for frozen and undecided groups),
+// the deciding layer's precision choosing the channel step on `profile`. Errors: wrong length.
+Result<std::vector<int64_t>> KeptPerGroup(const SearchSpace& s, const CompressionPolicy& p,
+                                          const hal::HardwareProfile& profile);
 
 }  // namespace hadmc::search
