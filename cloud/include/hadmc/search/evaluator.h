@@ -13,7 +13,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
 #include "hadmc/common/error.h"
@@ -51,6 +53,14 @@ struct Evaluation {
   bool cached = false;
 };
 
+// AdaBN / EagleEye's proxy for fine-tuning after pruning: every batch_norm node's running
+// statistics recomputed from `m`'s own activations on `batches` (normalized model inputs), in
+// place. With one batch they become exactly that batch's statistics (the mean and the unbiased
+// variance training-mode batch norm records); with several, their average over the batches.
+// Other tensors are unchanged. Run it on the unfused model (after fusion there is no BN left).
+// Errors: no batches, a failing forward pass.
+Status RecalibrateBatchNorm(model::Model& m, const std::vector<at::Tensor>& batches);
+
 class PolicyEvaluator {
  public:
   // `train` is split (seeded, stratified) into the recalibration/fine-tune part and the proxy
@@ -61,7 +71,8 @@ class PolicyEvaluator {
   PolicyEvaluator& operator=(PolicyEvaluator&&) noexcept;
   ~PolicyEvaluator();
 
-  // The base model's objectives under the same proxy (the reward's normalization).
+  // The base model's objectives under the same proxy (the reward's normalization): fused, fp32,
+  // with the batch-norm statistics it was trained with (not recalibrated). Cached.
   Result<Evaluation> EvaluateBase();
   Result<Evaluation> Evaluate(const CompressionPolicy& p);
   // The compressed model itself (not cached), e.g. to save the search's best policy.
