@@ -34,6 +34,7 @@ void RegisterCa(CLI::App& app, const GlobalOptions& g);
 void RegisterToken(CLI::App& app, const GlobalOptions& g);
 void RegisterPublish(CLI::App& app, const GlobalOptions& g);  // publish, versions, rollout
 void RegisterServe(CLI::App& app, const GlobalOptions& g);
+void RegisterSearch(CLI::App& app, const GlobalOptions& g);
 void RegisterHal(CLI::App& app, const GlobalOptions& g);  // hal list|show|validate|detect
 void RegisterLut(CLI::App& app, const GlobalOptions& g);  // lut show|export|import|predict
 

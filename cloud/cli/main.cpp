@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
       RegisterSysinfo, RegisterInfo, RegisterRun,     RegisterImport,  RegisterTrain,
       RegisterEval,    RegisterCompress, RegisterKeys, RegisterCa,      RegisterToken,
       RegisterPublish, RegisterServe, RegisterExperiment, RegisterFinetune, RegisterHal,
-      RegisterLut,
+      RegisterLut,     RegisterSearch,
   };
   for (RegisterFn reg : commands) reg(app, global);
 

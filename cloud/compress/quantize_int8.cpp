@@ -10,15 +10,14 @@
 #include "hadmc/exec/low_precision.h"
 
 namespace hadmc::compress {
-namespace {
 
-// Ops whose reference kernels take quint8 tensors and keep their quantization: they stay in the
-// int8 region when their input is int8, so no dequantize/quantize pair surrounds them.
 bool RunsOnQuantized(const std::string& op) {
   static const std::set<std::string> ops = {"relu", "max_pool2d", "adaptive_avg_pool2d",
                                             "avg_pool2d", "flatten", "identity"};
   return ops.count(op) != 0;
 }
+
+namespace {
 
 bool IsWeightOp(const std::string& op) { return op == "conv2d" || op == "linear"; }
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "hadmc/compress/dependency_groups.h"
 #include "hadmc/compress/pass_registry.h"
+#include "hadmc/compress/quantize_int8.h"
 #include "hadmc/hal/kernels.h"
 
 namespace hadmc::search {
@@ -15,6 +17,60 @@ ir::Precision ExecutedPrecision(ir::Precision p, const hal::HardwareProfile& pro
                     profile.precisions.end();
   return runs ? p : ir::Precision::kFp32;
 }
+
+namespace {
+
+// The int8 region and its boundary nodes, as QuantizeInt8 builds them (structure only): nodes
+// marked int8, plus the quantized-friendly ops their int8 values flow into, become the region;
+// a quantize node goes before the first region node reading an fp32 value, a dequantize node
+// before the first outside node reading an int8 value (and after an int8 graph output). Nodes
+// stay in topological order.
+void AddInt8Boundaries(ir::Graph& g) {
+  std::set<std::string> int8_values, region;
+  for (ir::Node& n : g.nodes) {
+    const bool in_int8 = !n.inputs.empty() && int8_values.count(n.inputs[0]) != 0;
+    if (n.precision == ir::Precision::kInt8 || (compress::RunsOnQuantized(n.op) && in_int8)) {
+      region.insert(n.name);
+      n.precision = ir::Precision::kInt8;
+      int8_values.insert(n.output());
+    }
+  }
+  if (region.empty()) return;
+  std::vector<ir::Node> nodes;
+  std::map<std::string, std::string> renamed;  // value -> its quantized / dequantized twin
+  for (ir::Node n : g.nodes) {
+    const bool inside = region.count(n.name) != 0;
+    for (std::string& in : n.inputs) {
+      const bool int8_in = int8_values.count(in) != 0;
+      if (inside == int8_in) continue;
+      const std::string twin = in + (inside ? ".q" : ".dq");
+      if (!renamed.count(twin)) {
+        ir::Node b{in + (inside ? ".quantize" : ".dequantize"), inside ? "quantize" : "dequantize",
+                   {in}, {twin}, {}, {}, inside ? ir::Precision::kInt8 : ir::Precision::kFp32};
+        if (inside) {
+          b.attrs.Set("scale", 1.0);
+          b.attrs.Set("zero_point", int64_t{0});
+        }
+        nodes.push_back(std::move(b));
+        renamed[twin] = twin;
+      }
+      in = twin;
+    }
+    nodes.push_back(std::move(n));
+  }
+  for (const std::string& out : g.outputs) {
+    if (!int8_values.count(out)) continue;
+    const std::string inner = out + ".int8";
+    for (ir::Node& n : nodes) {
+      for (std::string& v : n.outputs) if (v == out) v = inner;
+      for (std::string& v : n.inputs) if (v == out) v = inner;
+    }
+    nodes.push_back({out + ".dequantize", "dequantize", {inner}, {out}, {}, {}, ir::Precision::kFp32});
+  }
+  g.nodes = std::move(nodes);
+}
+
+}  // namespace
 
 struct PolicyPredictor::Impl {
   SearchSpace space;
@@ -121,6 +177,7 @@ Result<PolicyEstimate> PolicyPredictor::Predict(const CompressionPolicy& p) cons
     }
     e.size_bytes += bytes;
   }
+  AddInt8Boundaries(g);
   auto kernels = hal::KernelsOf(g, s.batch);
   if (!kernels) return MakeError(kernels.error().WithContext("policy predictor"));
   for (hal::KernelInstance& k : *kernels) {

@@ -33,6 +33,10 @@ struct QuantizeReport {
   int dequantize_nodes = 0;
 };
 
+// Ops whose reference kernels take quint8 tensors and keep their quantization: they join the
+// int8 region when their input is int8, so no dequantize/quantize pair surrounds them.
+bool RunsOnQuantized(const std::string& op);
+
 // Nodes that could run on int8 kernels: conv2d, linear and add in fp32, not fed by a BN that was
 // left unfused (those stay fp32).
 std::vector<std::string> Int8Candidates(const ir::Graph& g);
