@@ -169,6 +169,9 @@ Result<PolicyEstimate> PolicyPredictor::Predict(const CompressionPolicy& p) cons
         case ir::Precision::kInt4: bytes = 0.5 * static_cast<double>(numel); break;
         case ir::Precision::kFp32: bytes = 4.0 * static_cast<double>(numel); break;
       }
+      // int8 and int4 weights carry one fp32 scale per output channel.
+      if (wp->second == ir::Precision::kInt8 || wp->second == ir::Precision::kInt4)
+        bytes += 4.0 * static_cast<double>(info.shape.at(0));
       // The kernels' byte counts read the stored dtype.
       if (wp->second == ir::Precision::kInt8) info.dtype = ir::DType::kI8;
       if (wp->second == ir::Precision::kFp16 &&
