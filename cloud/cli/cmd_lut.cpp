@@ -4,7 +4,8 @@
 //   hadmc lut import FILE                    merge a LUT file's rows (estimates never replace
 //                                            measurements)
 //   hadmc lut predict --model M.hmc --lut FILE [--profile NAME|PATH] [--batch N] [--json]
-//                                            per-kernel predictions, how each was made, the total
+//                     [--measure RUNS]       per-kernel predictions, how each was made, the total;
+//                                            with --measure also timed here, kernel by kernel
 // show/export/import work on the local state directory, or on a running server with --server.
 #include <filesystem>
 #include <iomanip>
@@ -17,8 +18,11 @@
 #include "commands.h"
 #include "fleet_options.h"
 #include "hadmc/common/atomic_file.h"
+#include "hadmc/hal/int8_backend.h"
+#include "hadmc/hal/kernel_bench.h"
 #include "hadmc/hal/lut.h"
 #include "hadmc/hal/profile.h"
+#include "hadmc/model/hmc_file.h"
 #include "hadmc/model/hmc_header.h"
 #include "hadmc/server/lut_json.h"
 #include "hadmc/server/publish_client.h"
@@ -38,6 +42,7 @@ struct PredictOptions {
   std::string model, lut, profile;
   int64_t batch = 1;
   bool json = false;
+  int measure_runs = 0;  // > 0: also time every kernel here, in context, and the whole model
 };
 
 // The class's LUT as GET /v1/lut/{class} answers it, from the server or the local registry.
@@ -167,6 +172,24 @@ void RunPredict(const PredictOptions& o) {
   std::optional<hal::HardwareProfile> profile;
   if (!o.profile.empty()) profile = LoadProfileArg(o.profile);
   const auto g = lut->PredictGraph(*kernels, profile ? &*profile : nullptr);
+  // Measured here (kernel_bench.h, in context, 1 thread), when asked: the same kernels in order.
+  std::vector<double> measured;
+  double measured_e2e = 0;
+  if (o.measure_runs > 0) {
+    auto m = model::LoadHmc(o.model);
+    if (!m) Fail(m.error().message());
+    if (auto b = hal::ConfigureInt8Backend(); !b) Fail(b.error().message());
+    hal::BenchOptions bo;
+    bo.runs = o.measure_runs;
+    bo.batch = o.batch;
+    auto k = hal::ProfileModelKernels(*m, bo);
+    if (!k) Fail(k.error().message());
+    if (k->size() != kernels->size()) Fail("the profiler listed a different number of kernels");
+    for (const auto& km : *k) measured.push_back(km.timing.median_ms);
+    auto e2e = hal::ProfileEndToEnd(*m, bo);
+    if (!e2e) Fail(e2e.error().message());
+    measured_e2e = e2e->median_ms;
+  }
 
   if (o.json) {
     json rows = json::array();
@@ -180,6 +203,7 @@ void RunPredict(const PredictOptions& o) {
                       {"ms", p.ms},
                       {"how", p.how},
                       {"from_key", p.from_key}});
+      if (!measured.empty()) rows.back()["measured_ms"] = measured[i];
     }
     std::cout << json{{"model", o.model},
                       {"device_class", lut->device_class()},
@@ -190,16 +214,23 @@ void RunPredict(const PredictOptions& o) {
                       {"neighbour", g.neighbour},
                       {"roofline", g.roofline},
                       {"none", g.none},
-                      {"kernels", rows}}
+                      {"kernels", rows},
+                      {"measured_e2e_ms", measured_e2e}}
                      .dump(2)
               << "\n";
     return;
   }
   std::vector<std::vector<std::string>> table = {{"node", "kernel", "ms", "how", "from"}};
+  if (!measured.empty()) table[0].insert(table[0].begin() + 3, "measured");
+  double measured_sum = 0;
   for (size_t i = 0; i < kernels->size(); ++i) {
     const auto& p = g.kernels[i];
     table.push_back({(*kernels)[i].node, (*kernels)[i].key.ToString(), Ms(p.ms), p.how,
                      p.how == "neighbour" ? p.from_key : ""});
+    if (!measured.empty()) {
+      table.back().insert(table.back().begin() + 3, Ms(measured[i]));
+      measured_sum += measured[i];
+    }
   }
   PrintTable(table);
   std::cout << "\npredicted " << Ms(g.ms) << " ms at batch " << o.batch << " on "
@@ -207,6 +238,10 @@ void RunPredict(const PredictOptions& o) {
             << g.roofline << " roofline";
   if (g.none) std::cout << ", " << g.none << " without a prediction: pass --profile";
   std::cout << ")\n";
+  if (!measured.empty())
+    std::cout << "measured here: kernels " << Ms(measured_sum) << " ms, whole model "
+              << Ms(measured_e2e) << " ms (median of " << o.measure_runs
+              << " runs, 1 thread, in context)\n";
 }
 
 void AddClassCommand(CLI::App* lut, const GlobalOptions& g, const char* name, const char* help,
@@ -261,6 +296,10 @@ predict->add_option("--profile", p->profile,
                     "fallback and the channel step");
 predict->add_option("--batch", p->batch, "batch size (default 1)")->check(CLI::PositiveNumber);
 predict->add_flag("--json", p->json, "print JSON");
+predict->add_option("--measure", p->measure_runs,
+                    "also time every kernel on this machine (in context, 1 thread) over this "
+                    "many runs, and the whole model")
+    ->check(CLI::PositiveNumber);
 predict->callback([p, &g] {
   ApplyGlobalOptions(g);
   RunPredict(*p);

@@ -34,14 +34,22 @@ Result<exec::BoundKernel> BindQuantize(const ir::Node& n) {
   auto q = ParseQuantAttrs(n.attrs);
   if (!q) return MakeError(q.error());
   return exec::BoundKernel{[q = *q](const exec::KernelArgs& args) {
-    return at::quantize_per_tensor(args.inputs[0].contiguous(), q.scale, q.zero_point,
-                                   at::kQUInt8);
+    const at::Tensor& x = args.inputs[0];
+    // 4-D: channels-last, the layout the int8 convs produce, so an int8 add or conv reading
+    // this value next to a conv's output does not convert layouts on every call.
+    return at::quantize_per_tensor(
+        x.dim() == 4 ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous(), q.scale,
+        q.zero_point, at::kQUInt8);
   }};
 }
 
 Result<exec::BoundKernel> BindDequantize(const ir::Node&) {
   return exec::BoundKernel{
-      [](const exec::KernelArgs& args) { return args.inputs[0].dequantize(); }};
+      [](const exec::KernelArgs& args) {
+        // fp32 consumers expect the standard (NCHW) layout: channels-last fp32 tensors send
+        // the fp32 convs down slower paths.
+        return args.inputs[0].dequantize().contiguous();
+      }};
 }
 
 // Quantization-aware training: quantize then dequantize in one op, float in and out, with the

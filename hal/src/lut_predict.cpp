@@ -89,9 +89,13 @@ double LogRatio(double a, double b) { return std::fabs(std::log(a / b)); }
 LatencyLut::Prediction LatencyLut::Predict(const KernelInstance& k,
                                            const HardwareProfile* profile) const {
   if (const LutEntry* e = Find(k.key)) return {e->median_ms, "exact", e->key.ToString()};
-  // The step of the kernel's precision (tensor cores tile int8 wider than fp16).
-  const int64_t step =
-      profile ? ChannelStepFor(*profile, ir::PrecisionName(k.key.precision)) : kDefaultChannelStep;
+  // The step of the kernel's precision (tensor cores tile int8 wider than fp16). Only MAC
+  // kernels (conv, linear) run in channel blocks; elementwise and layout kernels (quantize, add,
+  // pools) scale with their elements, one channel at a time.
+  const bool blocked = StartsWith(k.key.kind, "conv2d") || StartsWith(k.key.kind, "linear");
+  const int64_t step = !blocked ? 1
+                       : profile ? ChannelStepFor(*profile, ir::PrecisionName(k.key.precision))
+                                 : kDefaultChannelStep;
   const double work = SteppedWork(k.key, step);
 
   // Comparable rows; among them, those closest in pixels and batch (a pruned variant of a
