@@ -1,7 +1,7 @@
 // `hadmc experiment ablation base.hmc --out-dir DIR [--recipe r.yaml] [--prune 0.5
 //  --distill-epochs 3 ...]`: the HAD-MC ablation study on one model (compress/ablation.h).
-// `hadmc experiment ast` is in cmd_experiment_ast.cpp; later experiments (sota, ppo-vs-dqn,
-// cross-platform, lut) register here too.
+// `hadmc experiment ast` is in cmd_experiment_ast.cpp, `sota` and `ppo-vs-dqn` in
+// cmd_experiment_search.cpp.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -65,6 +65,7 @@ void RegisterExperiment(CLI::App& app, const GlobalOptions& g) {
   CLI::App* exp = app.add_subcommand("experiment", "Reproducible experiments on a trained model");
   exp->require_subcommand(1);
   RegisterExperimentAst(exp, g);
+  RegisterExperimentSearch(exp, g);
   auto c = std::make_shared<AblationCommand>();
   CLI::App* cmd = exp->add_subcommand(
       "ablation",

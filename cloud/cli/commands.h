@@ -29,6 +29,7 @@ void RegisterCompress(CLI::App& app, const GlobalOptions& g);
 void RegisterFinetune(CLI::App& app, const GlobalOptions& g);
 void RegisterExperiment(CLI::App& app, const GlobalOptions& g);  // experiment ablation|ast
 void RegisterExperimentAst(CLI::App* experiment, const GlobalOptions& g);
+void RegisterExperimentSearch(CLI::App* experiment, const GlobalOptions& g);  // sota, ppo-vs-dqn
 void RegisterKeys(CLI::App& app, const GlobalOptions& g);
 void RegisterCa(CLI::App& app, const GlobalOptions& g);
 void RegisterToken(CLI::App& app, const GlobalOptions& g);

@@ -166,6 +166,12 @@ std::unique_ptr<PpoAgent::Impl> PpoAgent::Impl::Make(int64_t state_dim,
   impl->config = config;
   impl->net = std::make_shared<PolicyNet>(state_dim, config.hidden, impl->heads);
   InitWeights(*impl->net, config.seed);
+  {
+    at::NoGradGuard no_grad;
+    for (size_t h = 0; h < config.initial_bias.size(); ++h)
+      for (size_t k = 0; k < config.initial_bias[h].size(); ++k)
+        impl->net->policy[h].bias[static_cast<int64_t>(k)].fill_(config.initial_bias[h][k]);
+  }
   // eps 1e-5 as in the reference PPO implementations (OpenAI baselines, CleanRL).
   impl->adam = std::make_unique<torch::optim::Adam>(impl->net->parameters(),
                                                     torch::optim::AdamOptions(config.lr).eps(1e-5));
@@ -334,6 +340,14 @@ Result<PpoAgent> PpoAgent::Create(int64_t state_dim, std::vector<ActionHead> hea
     return MakeError(Errc::kInvalidArgument,
                      "state_dim must be >= 1, got " + std::to_string(state_dim));
   if (heads.empty()) return MakeError(Errc::kInvalidArgument, "the agent needs at least one head");
+  if (!config.initial_bias.empty() && config.initial_bias.size() != heads.size())
+    return MakeError(Errc::kInvalidArgument, "initial_bias needs one entry per head");
+  for (size_t h = 0; h < config.initial_bias.size(); ++h)
+    if (!config.initial_bias[h].empty() &&
+        static_cast<int64_t>(config.initial_bias[h].size()) != heads[h].choices)
+      return MakeError(Errc::kInvalidArgument,
+                       "initial_bias of head '" + heads[h].name + "' needs " +
+                           std::to_string(heads[h].choices) + " values");
   for (const ActionHead& h : heads)
     if (h.choices < 1)
       return MakeError(Errc::kInvalidArgument, "head '" + h.name + "' must have >= 1 choice, got " +

@@ -37,6 +37,7 @@ Status ValidateSearchOptions(const SearchOptions& o) {
   if (o.episodes < 1) return MakeError(Errc::kInvalidArgument, "episodes must be >= 1");
   if (o.rollout_episodes < 1)
     return MakeError(Errc::kInvalidArgument, "rollout_episodes must be >= 1");
+  if (!(o.prior >= 0 && o.prior < 100)) return MakeError(Errc::kInvalidArgument, "prior must be in [0, 100)");
   HADMC_TRY(ValidateReward(o.constraints, o.weights));
   if (o.controller == ControllerKind::kPpo) HADMC_TRY(ValidatePpoConfig(o.ppo));
   if (o.controller == ControllerKind::kDqn) HADMC_TRY(ValidateDqnConfig(o.dqn));
@@ -324,6 +325,11 @@ Result<std::unique_ptr<Controller>> MakeController(const SearchOptions& o) {
     case ControllerKind::kPpo: {
       PpoConfig c = o.ppo;
       c.seed = o.seed;
+      if (o.prior > 0 && c.initial_bias.empty()) {
+        c.initial_bias.assign(SearchHeads().size(), {});
+        for (double r : kPruneRatios) c.initial_bias[kPruneHead].push_back(-3.0 * o.prior * r);
+        for (int b : kBitWidths) c.initial_bias[kBitsHead].push_back(b == 4 ? -o.prior : 0.0);
+      }
       auto agent = PpoAgent::Create(dim, SearchHeads(), c);
       if (!agent) return MakeError(agent.error());
       return std::unique_ptr<Controller>(new PpoController(std::move(*agent), o.rollout_episodes));
@@ -429,7 +435,50 @@ void PrintEpisode(std::ostream& out, const SearchResult& r, int64_t total, doubl
   out.flush();
 }
 
+// Evaluates rec.policy and rewards it against r.base, entering it into r.archive.
+Status Score(PolicyEvaluator& evaluator, const SearchOptions& o, SearchResult& r,
+             EpisodeRecord& rec) {
+  auto eval = evaluator.Evaluate(rec.policy);
+  if (!eval)
+    return MakeError(eval.error().WithContext("evaluating episode " + std::to_string(rec.episode + 1)));
+  rec.evaluation = *eval;
+  ParetoPoint point;
+  point.objectives = eval->objectives;
+  point.policy_hash = eval->policy_hash;
+  point.payload = {{"episode", rec.episode}, {"policy", ToJson(rec.policy)}};
+  const bool entered = r.archive.Insert(std::move(point));
+  rec.reward = ComputeReward(eval->objectives, r.base.objectives, o.constraints, o.weights, entered);
+  return {};
+}
+
 }  // namespace
+
+Result<SearchResult> EvaluatePolicies(PolicyEvaluator& evaluator,
+                                      const std::vector<CompressionPolicy>& policies,
+                                      const SearchOptions& o, const std::string& name) {
+  HADMC_TRY(ValidateReward(o.constraints, o.weights));
+  const auto start = std::chrono::steady_clock::now();
+  SearchResult r;
+  r.controller = name;
+  auto base = evaluator.EvaluateBase();
+  if (!base) return MakeError(base.error().WithContext("evaluating the base model"));
+  r.base = *base;
+  for (const CompressionPolicy& p : policies) {
+    EpisodeRecord rec;
+    rec.episode = static_cast<int64_t>(r.history.size());
+    rec.policy = p;
+    HADMC_TRY(Score(evaluator, o, r, rec));
+    r.history.push_back(std::move(rec));
+    UpdateBest(r);
+    if (o.progress) {
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      PrintEpisode(*o.progress, r, static_cast<int64_t>(policies.size()),
+                   elapsed / static_cast<double>(r.history.size()));
+    }
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
 
 Result<std::optional<Constraints>> CheckpointConstraints(const std::string& dir) {
   const std::string path = StatePath(dir);
@@ -487,16 +536,7 @@ Result<SearchResult> RunSearch(PolicyEvaluator& evaluator, SearchEnvironment& en
       rec.clamped_steps += step->clamped;
       if (step->done) {
         rec.policy = env.policy();
-        auto eval = evaluator.Evaluate(rec.policy);
-        if (!eval)
-          return MakeError(eval.error().WithContext("evaluating episode " + std::to_string(episode + 1)));
-        rec.evaluation = *eval;
-        ParetoPoint point;
-        point.objectives = eval->objectives;
-        point.policy_hash = eval->policy_hash;
-        point.payload = {{"episode", episode}, {"policy", ToJson(rec.policy)}};
-        const bool entered = r.archive.Insert(std::move(point));
-        rec.reward = ComputeReward(eval->objectives, r.base.objectives, o.constraints, o.weights, entered);
+        HADMC_TRY(Score(evaluator, o, r, rec));
       }
       const std::vector<float> next = env.done() ? state : env.State();
       HADMC_TRY(c.Observe(step->applied, step->done ? rec.reward.total : 0.0, step->done, next,

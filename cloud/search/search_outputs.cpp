@@ -45,11 +45,22 @@ Result<hal::LatencyLut> MeasureLocalLut(PolicyEvaluator& evaluator, const std::s
   std::map<std::string, hal::LutEntry> rows;  // first measurement of a key wins
   std::vector<std::string> order;
   const std::string now = NowIso();
-  for (int bits : {32, 8}) {
+  // Variants: fp32; int8 everywhere; int8 with fp32 first/last layers; int8 and fp32 layers
+  // alternating (quantize/dequantize boundaries at many shapes, in the layouts mixed policies
+  // run them in).
+  enum Variant { kFp32, kInt8, kInt8Edges, kAlternating };
+  const char* names[] = {"fp32", "int8", "int8, fp32 first/last", "int8/fp32 alternating"};
+  for (Variant v : {kFp32, kInt8, kInt8Edges, kAlternating}) {
     for (double ratio : o.ratios) {
       if (o.progress)
-        *o.progress << "  measuring kernels: prune " << ratio << ", " << bits << " bits...\n";
-      auto m = evaluator.Apply(Uniform(evaluator.space(), ratio, bits), false);
+        *o.progress << "  timing kernels: prune " << ratio << ", " << names[v] << "...\n";
+      CompressionPolicy p = Uniform(evaluator.space(), ratio, v == kFp32 ? 32 : 8);
+      for (size_t i = 0; i < p.layers.size(); ++i) {
+        const SearchLayer& l = evaluator.space().layers[i];
+        if ((v == kInt8Edges && l.first_or_last) || (v == kAlternating && i % 2 == 1))
+          p.layers[i].bits = 32;
+      }
+      auto m = evaluator.Apply(p, false);
       if (!m) return MakeError(m.error().WithContext("local LUT"));
       hal::BenchOptions bo;
       bo.runs = o.runs;

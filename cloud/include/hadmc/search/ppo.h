@@ -41,6 +41,10 @@ struct PpoConfig {
   int64_t hidden = 64;
   double target_kl = 0;  // > 0: stop the update's epochs early once approx-KL exceeds it
   uint64_t seed = 0;
+  // Initial logits bias per head (empty, or one vector of `choices` values per head; an empty
+  // inner vector: zeros): a prior the first policy samples from, e.g. the search's preference
+  // for mild compression at the start. Learned from there like any bias.
+  std::vector<std::vector<double>> initial_bias;
 };
 
 // Errors name the field (gamma and lambda in [0, 1], clip > 0, lr > 0, epochs >= 1, ...).

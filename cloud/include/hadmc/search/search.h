@@ -42,6 +42,9 @@ struct SearchOptions {
   Constraints constraints;       // the reward's; the environment's wall has its own copy
   RewardWeights weights;
   uint64_t seed = 0;
+  // PPO starts near the uncompressed model: prune logits -prior x 3 x ratio, the int4 logit
+  // -prior (PTQ to 4 bits costs the most accuracy); 0 = a uniform first policy.
+  double prior = 1.0;
   std::string checkpoint_dir;  // empty: no checkpoints
   std::ostream* progress = nullptr;
 };
@@ -74,6 +77,12 @@ struct SearchResult {
 
 Result<SearchResult> RunSearch(PolicyEvaluator& evaluator, SearchEnvironment& env,
                                const SearchOptions& options);
+
+// Scores a fixed list of policies as RunSearch scores its episodes (same reward, archive and
+// choice of the best): the harness of the non-learning baselines. No checkpoints.
+Result<SearchResult> EvaluatePolicies(PolicyEvaluator& evaluator,
+                                      const std::vector<CompressionPolicy>& policies,
+                                      const SearchOptions& options, const std::string& name);
 
 // The constraints recorded in `checkpoint_dir`'s checkpoint, if there is one: a resumed search
 // must keep its budget even when the measurement it came from would come out a little

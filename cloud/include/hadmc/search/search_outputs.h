@@ -16,10 +16,12 @@
 namespace hadmc::search {
 
 // A LUT of kernels timed HERE (source "measured"), for a target that is this machine's device
-// class: the base model and uniform variants of it (prune ratios `ratios` x bits {32, 8}, built
-// by the evaluator) profiled in context at batch `batch`, 1 thread, `runs` timed runs each
-// (hal::ProfileModelKernels); repeated keys merged. It covers the channel staircases the search
-// walks, so most kernels of a searched policy have an exact row or a neighbour between two rows.
+// class: the base model and variants of it (prune ratios `ratios` x {fp32, int8, int8 with fp32
+// first/last layers, int8 and fp32 alternating}, built by the evaluator) profiled in context at
+// batch `batch`, 1 thread, `runs` timed runs each (hal::ProfileModelKernels); repeated keys
+// merged. It covers the channel staircases the search walks and the quantize/dequantize
+// boundaries of mixed policies, so most kernels of a searched policy have an exact row or a
+// neighbour between two rows.
 struct LocalLutOptions {
   std::vector<double> ratios = {0.0, 0.2, 0.4, 0.6, 0.8};  // from kPruneRatios
   int64_t batch = 1;

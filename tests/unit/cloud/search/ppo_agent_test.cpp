@@ -325,3 +325,31 @@ TEST(PpoSaveLoadTest, LoadRefusesAnotherLayout) {
 
 }  // namespace
 }  // namespace hadmc::search
+
+namespace hadmc::search {
+namespace {
+
+TEST(PpoPriorTest, InitialBiasShapesTheFirstPolicyAndIsChecked) {
+  PpoConfig c;
+  c.seed = 3;
+  c.initial_bias = {{0.0, -3.0, -3.0}, {}};
+  auto agent = PpoAgent::Create(4, {{"a", 3}, {"b", 2}}, c);
+  ASSERT_TRUE(agent) << agent.error().String();
+  int first = 0;
+  for (int i = 0; i < 200; ++i) {
+    auto d = agent->Act({0.1f, 0.2f, 0.3f, 0.4f}, {});
+    ASSERT_TRUE(d);
+    first += d->actions[0] == 0;
+  }
+  // exp(0) / (exp(0) + 2 exp(-3)) = 0.91 of the samples, against 1/3 without the bias.
+  EXPECT_GT(first, 160);
+  c.initial_bias = {{0.0, 1.0}, {}};
+  auto wrong = PpoAgent::Create(4, {{"a", 3}, {"b", 2}}, c);
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(wrong.error().message().find("head 'a'"), std::string::npos);
+  c.initial_bias = {{}};
+  EXPECT_FALSE(PpoAgent::Create(4, {{"a", 3}, {"b", 2}}, c));
+}
+
+}  // namespace
+}  // namespace hadmc::search
