@@ -60,8 +60,9 @@ void AddSearchFlags(CLI::App* cmd, SearchFlags& f) {
   cmd->add_option("--ppo-entropy", f.search.ppo.entropy_coef, "PPO entropy bonus (0.01)");
   cmd->add_option("--dqn-lr", f.search.dqn.lr, "DQN learning rate (1e-3)");
   cmd->add_option("--prior", f.search.prior,
-                  "PPO's first policy prefers mild compression: prune logits -3 x prior x ratio, "
-                  "int4 -prior (1; 0: uniform)");
+                  "PPO's first policy prefers mild pruning and the target's fastest precision: "
+                  "prune logits -3 x prior x ratio, fastest width +prior, int4 -prior (1; 0: "
+                  "uniform)");
   cmd->add_option("--pareto-bonus", f.search.weights.pareto,
                   "reward bonus for entering the Pareto front (0.1)");
   cmd->add_option("--seed", s.seed, "seed of the splits and calibration (and of the controller "

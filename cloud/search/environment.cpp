@@ -306,6 +306,17 @@ const CompressionPolicy& SearchEnvironment::policy() const { return impl_->polic
 const SearchSpace& SearchEnvironment::space() const { return impl_->space; }
 bool SearchEnvironment::budget_reachable() const { return impl_->reachable; }
 
+std::vector<std::vector<double>> SearchEnvironment::InitialBias(double strength) const {
+  std::vector<std::vector<double>> bias(SearchHeads().size());
+  for (double r : kPruneRatios) bias[kPruneHead].push_back(-3.0 * strength * r);
+  // The fastest width of the middle layers (the first and last may be held at >= 8 bits).
+  const Impl& s = *impl_;
+  const int fast = s.fastest.empty() ? 32 : s.fastest[s.fastest.size() / 2];
+  for (int b : kBitWidths)
+    bias[kBitsHead].push_back(b == 4 ? -strength : (b == fast && b != 32 ? strength : 0.0));
+  return bias;
+}
+
 Result<PolicyEstimate> SearchEnvironment::PredictCurrent() const {
   return impl_->predictor->Predict(impl_->policy);
 }

@@ -319,17 +319,14 @@ class RandomController : public Controller {
   std::mt19937_64 rng_;
 };
 
-Result<std::unique_ptr<Controller>> MakeController(const SearchOptions& o) {
+Result<std::unique_ptr<Controller>> MakeController(const SearchOptions& o,
+                                                   const SearchEnvironment& env) {
   const int64_t dim = SearchEnvironment::StateDim();
   switch (o.controller) {
     case ControllerKind::kPpo: {
       PpoConfig c = o.ppo;
       c.seed = o.seed;
-      if (o.prior > 0 && c.initial_bias.empty()) {
-        c.initial_bias.assign(SearchHeads().size(), {});
-        for (double r : kPruneRatios) c.initial_bias[kPruneHead].push_back(-3.0 * o.prior * r);
-        for (int b : kBitWidths) c.initial_bias[kBitsHead].push_back(b == 4 ? -o.prior : 0.0);
-      }
+      if (o.prior > 0 && c.initial_bias.empty()) c.initial_bias = env.InitialBias(o.prior);
       auto agent = PpoAgent::Create(dim, SearchHeads(), c);
       if (!agent) return MakeError(agent.error());
       return std::unique_ptr<Controller>(new PpoController(std::move(*agent), o.rollout_episodes));
@@ -502,7 +499,7 @@ Result<SearchResult> RunSearch(PolicyEvaluator& evaluator, SearchEnvironment& en
   auto base = evaluator.EvaluateBase();
   if (!base) return MakeError(base.error().WithContext("evaluating the base model"));
   r.base = *base;
-  auto controller = MakeController(o);
+  auto controller = MakeController(o, env);
   if (!controller) return MakeError(controller.error());
   Controller& c = **controller;
   auto resumed = LoadCheckpoint(o, r, c, env.space().layers.size());

@@ -79,6 +79,11 @@ class SearchEnvironment {
   const CompressionPolicy& policy() const;  // decisions so far (later layers: ratio 0, 32 bits)
   const SearchSpace& space() const;
   bool budget_reachable() const;  // the most compressed policy meets the budget (predicted)
+  // A prior for a controller's first policy (PpoConfig::initial_bias), `strength` >= 0: start
+  // near the uncompressed model and on the target's fastest precision. Prune logits
+  // -3 x strength x ratio; bits: +strength for the width the target runs fastest (int8 where it
+  // has int8 kernels), -strength for 4 bits (PTQ to 4 bits costs the most accuracy).
+  std::vector<std::vector<double>> InitialBias(double strength) const;
   // The predicted objectives of the policy so far, later layers untouched / fully compressed.
   Result<PolicyEstimate> PredictCurrent() const;
 

@@ -42,8 +42,8 @@ struct SearchOptions {
   Constraints constraints;       // the reward's; the environment's wall has its own copy
   RewardWeights weights;
   uint64_t seed = 0;
-  // PPO starts near the uncompressed model: prune logits -prior x 3 x ratio, the int4 logit
-  // -prior (PTQ to 4 bits costs the most accuracy); 0 = a uniform first policy.
+  // PPO's first policy: SearchEnvironment::InitialBias(prior) (near the uncompressed model, on
+  // the target's fastest precision); 0 = uniform.
   double prior = 1.0;
   std::string checkpoint_dir;  // empty: no checkpoints
   std::ostream* progress = nullptr;
