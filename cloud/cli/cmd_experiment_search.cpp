@@ -59,19 +59,13 @@ void RunSearchExperimentCommand(SearchExperimentCommand& c) {
     }
   }
   if (o.seeds.empty()) Fail("--seeds: at least one seed");
-  auto base = model::LoadHmc(f.model_path);
-  if (!base) Fail("loading " + f.model_path + ": " + base.error().message());
-  TrainTest data = LoadTrainTest(*base, f.data);
-  if (f.train_samples > 0)
-    data.train = StratifiedSubset(data.train, f.train_samples, f.setup.seed, "--train-samples");
-  std::error_code ec;
-  std::filesystem::create_directories(c.out_dir, ec);
-  if (ec) Fail("creating " + c.out_dir + ": " + ec.message());
+  SearchInputs in = LoadSearchInputs(f, c.out_dir);
+  TrainTest& data = in.data;
 
   search::SearchSetupOptions so = f.setup;
   so.lut_out = c.out_dir + "/lut.json";
   so.progress = &std::cout;
-  auto setup = search::PrepareSearch(*base, data.train, so);
+  auto setup = search::PrepareSearch(in.base, data.train, so);
   if (!setup) Fail(setup.error().message());
 
   o.search = f.search;

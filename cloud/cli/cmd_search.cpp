@@ -6,6 +6,7 @@
 // when the target is this machine, measured against the base.
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -29,14 +30,8 @@ struct SearchCommand {
 void RunSearchCommand(SearchCommand& c) {
   SearchFlags& f = c.flags;
   ResolveSearchFlags(f);
-  auto base = model::LoadHmc(f.model_path);
-  if (!base) Fail("loading " + f.model_path + ": " + base.error().message());
-  TrainTest data = LoadTrainTest(*base, f.data);
-  if (f.train_samples > 0)
-    data.train = StratifiedSubset(data.train, f.train_samples, f.setup.seed, "--train-samples");
-  std::error_code ec;
-  std::filesystem::create_directories(c.out_dir, ec);
-  if (ec) Fail("creating " + c.out_dir + ": " + ec.message());
+  SearchInputs in = LoadSearchInputs(f, c.out_dir);
+  TrainTest& data = in.data;
 
   search::SearchSetupOptions so = f.setup;
   so.lut_out = c.out_dir + "/lut.json";
@@ -45,7 +40,7 @@ void RunSearchCommand(SearchCommand& c) {
   auto recorded = search::CheckpointConstraints(checkpoint);
   if (!recorded) Fail(recorded.error().message());
   if (*recorded) so.latency_fraction = 0;  // resuming: the recorded budget, not a new measurement
-  auto setup = search::PrepareSearch(*base, data.train, so);
+  auto setup = search::PrepareSearch(in.base, data.train, so);
   if (!setup) Fail(setup.error().message());
   search::SearchSetup& s = **setup;
   if (*recorded) {
@@ -93,7 +88,7 @@ void RunSearchCommand(SearchCommand& c) {
                             {"command", c.command_line}};
   if (auto st = search::WriteSearchOutputs(*result, c.out_dir, context, &*final_check); !st)
     Fail(st.error().message());
-  std::cout << "\nbest: proxy accuracy " << best.evaluation.objectives.accuracy * 100
+  std::cout << std::fixed << std::setprecision(3) << "\nbest: proxy accuracy " << best.evaluation.objectives.accuracy * 100
             << "%, predicted latency " << best.evaluation.objectives.latency_ms << " ms, reward "
             << best.reward.total << (result->best_feasible ? "" : " (violates a constraint)") << "\n"
             << "test accuracy " << final_check->base_test_accuracy * 100 << "% -> "

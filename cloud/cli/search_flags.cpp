@@ -1,8 +1,10 @@
 #include "search_flags.h"
 
+#include <filesystem>
 #include <sstream>
 
 #include "commands.h"
+#include "hadmc/model/hmc_file.h"
 
 namespace hadmc::cli {
 
@@ -84,6 +86,19 @@ void ResolveSearchFlags(SearchFlags& f) {
   f.env.distillation = !f.no_distill;
   f.setup.measure_lut = !f.no_measure_lut;
   if (auto s = search::ValidateEnvironmentOptions(f.env); !s) Fail(s.error().message());
+}
+
+SearchInputs LoadSearchInputs(const SearchFlags& f, const std::string& out_dir) {
+  auto base = model::LoadHmc(f.model_path);
+  if (!base) Fail("loading " + f.model_path + ": " + base.error().message());
+  SearchInputs in{std::move(*base), {}};
+  in.data = LoadTrainTest(in.base, f.data);
+  if (f.train_samples > 0)
+    in.data.train = StratifiedSubset(in.data.train, f.train_samples, f.setup.seed, "--train-samples");
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) Fail("creating " + out_dir + ": " + ec.message());
+  return in;
 }
 
 std::string CommandLine(const CLI::App* cmd, const std::string& path) {

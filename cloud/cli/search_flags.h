@@ -7,9 +7,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "hadmc/model/model.h"
 #include "hadmc/search/environment.h"
 #include "hadmc/search/search.h"
 #include "hadmc/search/search_setup.h"
+#include "model_data.h"
 
 namespace hadmc::cli {
 
@@ -28,6 +30,14 @@ void AddSearchFlags(CLI::App* cmd, SearchFlags& f);
 
 // After parsing: the bit list and the switches into env/setup. Fails naming a bad flag.
 void ResolveSearchFlags(SearchFlags& f);
+
+// The model and its data (a stratified subset with --train-samples), and `out_dir` created.
+// Fails naming what is missing.
+struct SearchInputs {
+  model::Model base;
+  TrainTest data;
+};
+SearchInputs LoadSearchInputs(const SearchFlags& f, const std::string& out_dir);
 
 // "hadmc <path> --flag value ..." of the flags given, for reports.
 std::string CommandLine(const CLI::App* cmd, const std::string& path);
