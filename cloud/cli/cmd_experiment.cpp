@@ -1,7 +1,7 @@
 // `hadmc experiment ablation base.hmc --out-dir DIR [--recipe r.yaml] [--prune 0.5
 //  --distill-epochs 3 ...]`: the HAD-MC ablation study on one model (compress/ablation.h).
 // `hadmc experiment ast` is in cmd_experiment_ast.cpp, `sota` and `ppo-vs-dqn` in
-// cmd_experiment_search.cpp.
+// cmd_experiment_search.cpp, `lut` and `cross-platform` in cmd_experiment_platform.cpp.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -66,6 +66,7 @@ void RegisterExperiment(CLI::App& app, const GlobalOptions& g) {
   exp->require_subcommand(1);
   RegisterExperimentAst(exp, g);
   RegisterExperimentSearch(exp, g);
+  RegisterExperimentPlatform(exp, g);
   auto c = std::make_shared<AblationCommand>();
   CLI::App* cmd = exp->add_subcommand(
       "ablation",

@@ -27,9 +27,10 @@ void RegisterTrain(CLI::App& app, const GlobalOptions& g);
 void RegisterEval(CLI::App& app, const GlobalOptions& g);
 void RegisterCompress(CLI::App& app, const GlobalOptions& g);
 void RegisterFinetune(CLI::App& app, const GlobalOptions& g);
-void RegisterExperiment(CLI::App& app, const GlobalOptions& g);  // experiment ablation|ast
+void RegisterExperiment(CLI::App& app, const GlobalOptions& g);  // experiment ablation|ast|...
 void RegisterExperimentAst(CLI::App* experiment, const GlobalOptions& g);
 void RegisterExperimentSearch(CLI::App* experiment, const GlobalOptions& g);  // sota, ppo-vs-dqn
+void RegisterExperimentPlatform(CLI::App* experiment, const GlobalOptions& g);  // lut, cross-platform
 void RegisterKeys(CLI::App& app, const GlobalOptions& g);
 void RegisterCa(CLI::App& app, const GlobalOptions& g);
 void RegisterToken(CLI::App& app, const GlobalOptions& g);

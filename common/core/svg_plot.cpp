@@ -188,7 +188,7 @@ std::string Circle(double x, double y, const std::string& color) {
   return "<circle cx=\"" + Num(x) + "\" cy=\"" + Num(y) + "\" r=\"3\" fill=\"" + color + "\"/>\n";
 }
 
-bool HasLine(SeriesStyle s) { return s != SeriesStyle::kMarkers; }
+bool HasLine(SeriesStyle s) { return s != SeriesStyle::kMarkers && s != SeriesStyle::kBars; }
 bool HasMarkers(SeriesStyle s) {
   return s == SeriesStyle::kMarkers || s == SeriesStyle::kLineMarkers;
 }
@@ -196,7 +196,14 @@ bool HasMarkers(SeriesStyle s) {
 std::string DrawTicks(const Axis& x, const Axis& y, const PlotOptions& o) {
   std::string out;
   const char* grid = " stroke=\"#e5e5e5\"";
-  for (const Tick& t : o.log_x ? LogTicks(x.lo, x.hi) : LinearTicks(x.lo, x.hi)) {
+  std::vector<Tick> x_ticks = o.log_x ? LogTicks(x.lo, x.hi) : LinearTicks(x.lo, x.hi);
+  if (!o.x_categories.empty()) {
+    x_ticks.clear();
+    for (size_t i = 0; i < o.x_categories.size(); ++i)
+      if (x.Contains(static_cast<double>(i)))
+        x_ticks.push_back({static_cast<double>(i), o.x_categories[i]});
+  }
+  for (const Tick& t : x_ticks) {
     const double px = x.ToPixel(t.plot);
     out += Line(px, y.p0, px, y.p1, grid);
     out += Line(px, y.p0, px, y.p0 + 5, " stroke=\"#333\"");
@@ -231,6 +238,37 @@ std::string DrawSeries(const std::vector<Run>& runs, SeriesStyle style, const st
       for (const auto& [px, py] : run) out += Circle(x.ToPixel(px), y.ToPixel(py), color);
   }
   return out;
+}
+
+// Bar `slot` of `slots` in each x position: `width` plot units shared by the bar series.
+std::string DrawBars(const std::vector<Run>& runs, const std::string& color, const Axis& x,
+                     const Axis& y, double width, size_t slot, size_t slots) {
+  std::string out;
+  const double bar = width / static_cast<double>(slots);
+  const double base = y.ToPixel(std::clamp(0.0, y.lo, y.hi));  // the axis bottom on a log axis
+  for (const Run& run : runs)
+    for (const auto& [px, py] : run) {
+      const double left = x.ToPixel(px - width / 2 + bar * static_cast<double>(slot));
+      const double right = x.ToPixel(px - width / 2 + bar * static_cast<double>(slot + 1));
+      const double top = y.ToPixel(py);
+      out += Rect(std::min(left, right), std::min(top, base), std::abs(right - left),
+                  std::abs(base - top), " fill=\"" + color + "\"");
+    }
+  return out;
+}
+
+// The x span a group of bars may fill: 80% of the closest spacing of the bars' x values.
+double BarWidth(const std::vector<PlotSeries>& series, const std::vector<std::vector<Run>>& runs) {
+  std::vector<double> xs;
+  for (size_t i = 0; i < series.size(); ++i)
+    if (series[i].style == SeriesStyle::kBars)
+      for (const Run& run : runs[i])
+        for (const auto& point : run) xs.push_back(point.first);
+  std::sort(xs.begin(), xs.end());
+  double gap = std::numeric_limits<double>::infinity();
+  for (size_t i = 1; i < xs.size(); ++i)
+    if (xs[i] > xs[i - 1]) gap = std::min(gap, xs[i] - xs[i - 1]);
+  return 0.8 * (std::isfinite(gap) ? gap : 1.0);
 }
 
 std::string DrawReferences(const std::vector<PlotReference>& refs, const Axis& x, const Axis& y,
@@ -296,6 +334,8 @@ std::string DrawLegend(const std::vector<LegendEntry>& entries,
       out +=
           Line(left + 8, row, left + 30, row, " stroke=\"" + e.color + "\" stroke-width=\"1.8\"");
     if (HasMarkers(e.style)) out += Circle(left + 19, row, e.color);
+    if (e.style == SeriesStyle::kBars)
+      out += Rect(left + 12, row - 5, 14, 10, " fill=\"" + e.color + "\"");
     out += Text(left + 36, row + 4, e.label);
   }
   return out;
@@ -314,7 +354,14 @@ std::string DrawFrame(const Axis& x, const Axis& y, const PlotOptions& o, int wi
 
 }  // namespace
 
-std::string RenderSvgPlot(const std::vector<PlotSeries>& series, const PlotOptions& options) {
+std::string RenderSvgPlot(const std::vector<PlotSeries>& series, const PlotOptions& in_options) {
+  PlotOptions options = in_options;
+  const bool categorical = !options.x_categories.empty();
+  if (categorical) {
+    options.log_x = false;
+    if (!(options.x_min < options.x_max))
+      options.x_min = -0.5, options.x_max = static_cast<double>(options.x_categories.size()) - 0.5;
+  }
   // Below this the margins would swallow the plot area and flip the axes.
   const int width = std::max(options.width, 240), height = std::max(options.height, 160);
   std::vector<std::vector<Run>> runs;
@@ -325,6 +372,9 @@ std::string RenderSvgPlot(const std::vector<PlotSeries>& series, const PlotOptio
       for (const auto& [px, py] : run) xb.Add(px), yb.Add(py);
   }
   const bool no_data = xb.lo > xb.hi;
+  size_t bar_series = 0;
+  for (const PlotSeries& s : series) bar_series += s.style == SeriesStyle::kBars;
+  if (bar_series > 0 && !options.log_y && !no_data) yb.Add(0);  // bars stand on 0
   for (const PlotReference& r : options.references)
     (r.vertical ? xb : yb).Add(ToPlot(r.value, r.vertical ? options.log_x : options.log_y));
   const Axis x = MakeAxis(xb, options.log_x, options.x_min, options.x_max, kLeft, width - kRight);
@@ -343,12 +393,16 @@ std::string RenderSvgPlot(const std::vector<PlotSeries>& series, const PlotOptio
 
   std::vector<LegendEntry> legend;
   size_t next_color = 0;
+  const double bar_width = categorical ? 0.8 : BarWidth(series, runs);
+  size_t bar_slot = 0;
   out += "<g clip-path=\"url(#plot-area)\">\n";
   for (size_t i = 0; i < series.size(); ++i) {
     const PlotSeries& s = series[i];
     const std::string color =
         Escape(s.color.empty() ? kPalette[next_color++ % std::size(kPalette)] : s.color);
-    out += DrawSeries(runs[i], s.style, color, x, y);
+    out += s.style == SeriesStyle::kBars
+               ? DrawBars(runs[i], color, x, y, bar_width, bar_slot++, bar_series)
+               : DrawSeries(runs[i], s.style, color, x, y);
     if (!s.label.empty()) legend.push_back({s.label, color, s.style});
   }
   out += "</g>\n";

@@ -116,6 +116,41 @@ TEST(SvgPlotTest, MarkerStylesDrawACirclePerPoint) {
   EXPECT_THAT(PolylineSizes(both), ::testing::ElementsAre(3u));
 }
 
+// The x of each <rect> filled with `color`, in document order.
+std::vector<double> RectXs(const std::string& svg, const std::string& color) {
+  std::vector<double> xs;
+  const std::regex rect("<rect x=\"([^\"]*)\"[^>]* fill=\"" + color + "\"/>");
+  for (std::sregex_iterator it(svg.begin(), svg.end(), rect), end; it != end; ++it)
+    xs.push_back(std::stod((*it)[1].str()));
+  return xs;
+}
+
+TEST(SvgPlotTest, BarSeriesSitSideBySideOverCategories) {
+  PlotSeries a = Series({0, 1, 2}, {2, 3, 1}, SeriesStyle::kBars, "predicted");
+  PlotSeries b = Series({0, 1, 2}, {2.5, kNaN, 1.5}, SeriesStyle::kBars, "measured");
+  a.color = "#111111";
+  b.color = "#222222";
+  PlotOptions o;
+  o.x_categories = {"x86_cpu", "jetson_orin", "mlu370"};
+  const std::string svg = RenderSvgPlot({a, b}, o);
+  const std::vector<double> ax = RectXs(svg, "#111111"), bx = RectXs(svg, "#222222");
+  // One bar per finite point (plus the legend swatch, last), the NaN one left out.
+  ASSERT_EQ(ax.size(), 4u);
+  ASSERT_EQ(bx.size(), 3u);
+  EXPECT_LT(ax[0], bx[0]);  // same category: the first series on the left
+  EXPECT_LT(bx[0], ax[1]);  // categories in order
+  EXPECT_LT(ax[1], ax[2]);
+  for (const std::string& label : o.x_categories) EXPECT_THAT(svg, HasSubstr(">" + label + "<"));
+  EXPECT_TRUE(PolylineSizes(svg).empty());
+}
+
+TEST(SvgPlotTest, BarsStandOnZero) {
+  PlotOptions o;
+  o.x_categories = {"a"};
+  const std::string svg = RenderSvgPlot({Series({0}, {5}, SeriesStyle::kBars)}, o);
+  EXPECT_THAT(svg, HasSubstr(">0</text>"));  // the y axis reaches down to 0
+}
+
 TEST(SvgPlotTest, LogAxisSkipsNonPositivePoints) {
   PlotOptions o;
   o.log_y = true;

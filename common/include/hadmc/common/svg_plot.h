@@ -1,6 +1,6 @@
 // Small, dependency-free SVG charts for experiment reports: line charts (training curves,
-// controller traces, convergence) and scatter charts (Pareto fronts, accuracy vs rate). A report
-// opens in any browser and diffs as text; no plotting package is needed on the machine.
+// controller traces, convergence), scatter charts (Pareto fronts, accuracy vs rate) and bar
+// charts over categories (a figure per target device). A report opens in any browser and diffs as text; no plotting package is needed on the machine.
 //
 //   PlotOptions o{.title = "activation rate", .x_label = "step", .y_label = "rate"};
 //   std::string svg = RenderSvgPlot({{.label = "target 0.3", .x = xs, .y = ys}}, o);
@@ -21,6 +21,8 @@ enum class SeriesStyle {
   kMarkers,      // a circle per point, no line
   kLineMarkers,  // both
   kStep,         // a staircase (post-step), e.g. a Pareto front's attainment line
+  kBars,         // a bar from 0 (the axis bottom on a log axis) to each y; the bar series of a
+                 // chart share each x slot side by side, in series order
 };
 
 struct PlotSeries {
@@ -51,6 +53,9 @@ struct PlotOptions {
   double x_min = 0, x_max = 0;
   double y_min = 0, y_max = 0;
   std::vector<PlotReference> references;
+  // Non-empty: the x axis is categorical: x = i is labelled x_categories[i], the range is
+  // [-0.5, n - 0.5] (unless x_min < x_max), log_x is ignored.
+  std::vector<std::string> x_categories;
 };
 
 // The complete SVG document (starts with "<svg", valid XML: every label is escaped). Series with
