@@ -39,10 +39,6 @@ std::vector<uint8_t> OnlyChoice(int64_t choices, int64_t index) {
   return m;
 }
 
-bool Supports(const hal::HardwareProfile& p, const char* precision) {
-  return std::find(p.precisions.begin(), p.precisions.end(), precision) != p.precisions.end();
-}
-
 }  // namespace
 
 Status ValidateEnvironmentOptions(const EnvironmentOptions& o) {
@@ -75,8 +71,12 @@ struct SearchEnvironment::Impl {
   CompressionPolicy policy;
   ActionMasks masks;
 
-  bool latency_limited() const { return options.action_wall && options.constraints.max_latency_ms > 0; }
-  bool size_limited() const { return options.action_wall && options.constraints.max_size_bytes > 0; }
+  // A budget that even the most compressed policy misses has no wall: forcing every layer to
+  // its most compressing choice would make every episode the same policy, and the reward's
+  // penalty already steers towards the budget.
+  bool wall() const { return options.action_wall && reachable; }
+  bool latency_limited() const { return wall() && options.constraints.max_latency_ms > 0; }
+  bool size_limited() const { return wall() && options.constraints.max_size_bytes > 0; }
 
   // The group ratio a follower must take (its decider came earlier).
   double GroupRatio(int64_t i) const {
@@ -175,11 +175,25 @@ Result<SearchEnvironment> SearchEnvironment::Create(SearchSpace space,
   impl->options = options;
   impl->hardware = HardwareFeatures(profile);
   const size_t n = impl->space.layers.size();
-  // The fastest width: int8 where the device runs int8, then fp16; otherwise all compute fp32.
+  // The widths from fastest to slowest, as the predictor sees the whole model at each width
+  // (every layer that may take it), so quantize/dequantize boundaries, per-kernel overheads and
+  // precisions the target runs as fp32 count: peak ops alone would rank int8 first on a device
+  // where a small net is launch-bound and the extra boundary kernels make int8 slower. Ties go to
+  // the wider width (same speed, more accuracy).
+  std::vector<std::pair<double, int>> ranked;
+  for (int w : options.bits) {
+    CompressionPolicy uniform;
+    for (const SearchLayer& l : impl->space.layers) {
+      const bool edge_held = options.keep_first_last && l.first_or_last && w < 8;
+      uniform.layers.push_back({0.0, edge_held ? 32 : w});
+    }
+    auto e = predictor->Predict(uniform);
+    if (!e) return MakeError(e.error().WithContext("environment: ranking the widths"));
+    ranked.push_back({e->latency_ms, -w});
+  }
+  std::sort(ranked.begin(), ranked.end());
   std::vector<int> speed_order;
-  if (Supports(profile, "int8")) speed_order.push_back(8);
-  if (Supports(profile, "fp16")) speed_order.push_back(16);
-  if (Supports(profile, "int4")) speed_order.insert(speed_order.begin(), 4);
+  for (const auto& [ms, neg_w] : ranked) speed_order.push_back(-neg_w);
   for (size_t i = 0; i < n; ++i) {
     const SearchLayer& l = impl->space.layers[i];
     std::vector<double> r = {0.0};
@@ -194,7 +208,7 @@ Result<SearchEnvironment> SearchEnvironment::Create(SearchSpace space,
     std::sort(b.begin(), b.end());
     impl->bits.push_back(b);
     impl->smallest.push_back(b.front());
-    int fast = b.back();  // 32 (or the widest allowed): fp32 compute
+    int fast = b.back();
     for (int w : speed_order)
       if (std::find(b.begin(), b.end(), w) != b.end()) {
         fast = w;
@@ -259,7 +273,7 @@ Result<SearchEnvironment::StepResult> SearchEnvironment::Step(const std::vector<
   out.applied = actions;
   double r = kPruneRatios[actions[kPruneHead]];
   int b = kBitWidths[actions[kBitsHead]];
-  if (s.options.action_wall) {
+  if (s.wall()) {
     auto ok = s.Fits(i, r, b, b);
     if (!ok) return MakeError(ok.error());
     if (!*ok) {
@@ -279,7 +293,7 @@ Result<SearchEnvironment::StepResult> SearchEnvironment::Step(const std::vector<
         }
         if (fixed) break;
       }
-      if (!fixed) {  // unreachable budget: the most compressing choice
+      if (!fixed) {  // not expected while the budget is reachable: the most compressing choice
         r = s.ratios[i].back();
         b = s.latency_limited() ? s.fastest[i] : s.smallest[i];
       }

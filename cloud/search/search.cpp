@@ -512,7 +512,7 @@ Result<SearchResult> RunSearch(PolicyEvaluator& evaluator, SearchEnvironment& en
                 << ")\n";
     if (!r.budget_reachable)
       *o.progress << "warning: the budget cannot be met even by the most compressed policy "
-                     "(predicted); the wall will push every layer to its most compressing choice\n";
+                     "(predicted); the action wall is off and the reward's penalty steers towards it\n";
     if (*resumed)
       *o.progress << "resuming at episode " << r.resumed_at + 1 << " from " << o.checkpoint_dir
                   << "\n";

@@ -8,13 +8,16 @@
 //
 // The action wall: a choice is legal only if the budget can still be met when every later layer
 // takes the most compressing legal choice (the highest allowed ratio, and the fastest precision
-// for latency / the fewest bits for size), as the PolicyPredictor sees it. Each head is masked
+// for latency / the fewest bits for size), as the PolicyPredictor sees it. The fastest precision
+// is ranked by the predictor on the whole model at each width (boundary kernels and widths the
+// target runs as fp32 included), not by the device's peak ops. Each head is masked
 // against the other head's most compressing choice; a sampled pair that still misses the budget
 // is clamped — the ratio raised first, then the precision made the fastest — and the applied
 // choice is what the policy records. Layers that follow a group decided earlier (residual
 // branches) have their ratio masked to that decision; frozen layers to 0. When even the most
-// compressed policy misses the budget, the wall allows only the most compressing choices and
-// `budget_reachable()` says so.
+// compressed policy misses the budget, `budget_reachable()` says so and the wall steps aside
+// (every choice legal): forcing the most compressing choice everywhere would evaluate one policy
+// over and over, while the reward's penalty still steers towards the budget.
 #pragma once
 
 #include <cstdint>

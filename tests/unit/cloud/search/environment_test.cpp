@@ -192,9 +192,15 @@ TEST(SearchEnvironmentTest, BadActionsAreRefusedAndUnreachableBudgetsSaidSo) {
   auto env = SearchEnvironment::Create(f.space, f.predictor.get(), f.profile, o);
   ASSERT_TRUE(env) << env.error().String();
   EXPECT_FALSE(env->budget_reachable());
-  // Only the most compressing choices are legal.
-  EXPECT_EQ(env->Masks()[kBitsHead], (std::vector<uint8_t>{0, 1, 0, 0}));
-  auto masked = env->Step({0, 3, 0, 0});
+  // The wall steps aside: the first layer may take any width of 8 bits or more, unclamped.
+  EXPECT_EQ(env->Masks()[kBitsHead], (std::vector<uint8_t>{0, 1, 1, 1}));
+  auto free_step = env->Step({0, 3, 0, 0});
+  ASSERT_TRUE(free_step) << free_step.error().String();
+  EXPECT_FALSE(free_step->clamped);
+  EXPECT_EQ(env->policy().layers[0].bits, 32);
+  // Masked choices are still refused: 4 bits on the first layer.
+  ASSERT_TRUE(env->Reset());
+  auto masked = env->Step({0, 0, 0, 0});
   ASSERT_FALSE(masked);
   EXPECT_NE(masked.error().message().find("masked out"), std::string::npos);
   EXPECT_FALSE(env->Step({0, 1}));
@@ -205,6 +211,25 @@ TEST(SearchEnvironmentTest, BadActionsAreRefusedAndUnreachableBudgetsSaidSo) {
   auto refused = SearchEnvironment::Create(f.space, f.predictor.get(), f.profile, bad);
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message().find("bits"), std::string::npos);
+}
+
+// The prior's "fastest width" is what the predictor says is fastest for the whole model, not the
+// device's peak ops: int8 on x86 (real int8 kernels), fp32 on a device that runs no int8 (an int8
+// layer would run as fp32 plus its quantize/dequantize boundaries).
+TEST(SearchEnvironmentTest, TheFastestWidthIsRankedByThePredictor) {
+  Fixture f = Make("resnet8");
+  auto env = SearchEnvironment::Create(f.space, f.predictor.get(), f.profile, {});
+  ASSERT_TRUE(env) << env.error().String();
+  const auto bias = env->InitialBias(2.0);
+  EXPECT_EQ(bias[kBitsHead], (std::vector<double>{-2.0, 2.0, 0.0, 0.0}));
+
+  hal::HardwareProfile fp32_only = f.profile;
+  fp32_only.precisions = {"fp32"};
+  auto p = PolicyPredictor::Create(f.base, f.space, fp32_only, hal::LatencyLut{}, 1);
+  ASSERT_TRUE(p) << p.error().String();
+  auto slow = SearchEnvironment::Create(f.space, &*p, fp32_only, {});
+  ASSERT_TRUE(slow) << slow.error().String();
+  EXPECT_EQ(slow->InitialBias(2.0)[kBitsHead], (std::vector<double>{-2.0, 0.0, 0.0, 0.0}));
 }
 
 }  // namespace
