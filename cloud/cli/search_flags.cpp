@@ -63,7 +63,7 @@ void AddSearchFlags(CLI::App* cmd, SearchFlags& f) {
   cmd->add_option("--dqn-lr", f.search.dqn.lr, "DQN learning rate (1e-3)");
   cmd->add_option("--prior", f.search.prior,
                   "PPO's first policy prefers mild pruning and the target's fastest precision: "
-                  "prune logits -3 x prior x ratio, fastest width +prior, int4 -prior (1; 0: "
+                  "prune logits -3 x prior x ratio, fastest width +prior, int4 -prior (2; 0: "
                   "uniform)");
   cmd->add_option("--pareto-bonus", f.search.weights.pareto,
                   "reward bonus for entering the Pareto front (0.1)");

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <ctime>
 #include <filesystem>
 #include <iomanip>
 #include <limits>
@@ -13,18 +12,10 @@
 #include "hadmc/common/atomic_file.h"
 #include "hadmc/common/svg_plot.h"
 #include "hadmc/hal/kernel_bench.h"
+#include "hadmc/store/manifest.h"
 
 namespace hadmc::search {
 namespace {
-
-std::string NowIso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 CompressionPolicy Uniform(const SearchSpace& s, double ratio, int bits) {
   CompressionPolicy p;
@@ -44,7 +35,7 @@ Result<hal::LatencyLut> MeasureLocalLut(PolicyEvaluator& evaluator, const std::s
                                         const LocalLutOptions& o) {
   std::map<std::string, hal::LutEntry> rows;  // first measurement of a key wins
   std::vector<std::string> order;
-  const std::string now = NowIso();
+  const std::string now = store::NowRfc3339();
   // Variants: fp32; int8 everywhere; int8 with fp32 first/last layers; int8 and fp32 layers
   // alternating (quantize/dequantize boundaries at many shapes, in the layouts mixed policies
   // run them in).

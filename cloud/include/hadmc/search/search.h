@@ -43,8 +43,8 @@ struct SearchOptions {
   RewardWeights weights;
   uint64_t seed = 0;
   // PPO's first policy: SearchEnvironment::InitialBias(prior) (near the uncompressed model, on
-  // the target's fastest precision); 0 = uniform.
-  double prior = 1.0;
+  // the target's fastest precision); 0 = uniform. 2 measured best on resnet18 (docs/search.md).
+  double prior = 2.0;
   std::string checkpoint_dir;  // empty: no checkpoints
   std::ostream* progress = nullptr;
 };
