@@ -61,8 +61,12 @@ TEST(BaselinesTest, MethodsRunInOneHarnessAndNarrowTheirSpace) {
     EXPECT_LE(r->history.size(), 9u);
     for (const EpisodeRecord& e : r->history)
       for (const LayerDecision& d : e.policy.layers) {
-        if (m == Method::kAmc) EXPECT_EQ(d.bits, 32);
-        if (m == Method::kHaq) EXPECT_EQ(d.prune_ratio, 0.0);
+        if (m == Method::kAmc) {
+          EXPECT_EQ(d.bits, 32);
+        }
+        if (m == Method::kHaq) {
+          EXPECT_EQ(d.prune_ratio, 0.0);
+        }
       }
   }
   auto parsed = ParseMethod("haq");

@@ -133,8 +133,12 @@ TEST(SearchEnvironmentTest, TheActionWallNeverExceedsTheLatencyOrSizeBudget) {
       const CompressionPolicy p = RandomEpisode(*env, rng, &clamps);
       auto e = f.predictor->Predict(p);
       ASSERT_TRUE(e);
-      if (which == 0) EXPECT_LE(e->latency_ms, o.constraints.max_latency_ms) << episode;
-      if (which == 1) EXPECT_LE(e->size_bytes, o.constraints.max_size_bytes) << episode;
+      if (which == 0) {
+        EXPECT_LE(e->latency_ms, o.constraints.max_latency_ms) << episode;
+      }
+      if (which == 1) {
+        EXPECT_LE(e->size_bytes, o.constraints.max_size_bytes) << episode;
+      }
     }
     // Without the wall, the same random play misses the budget.
     o.action_wall = false;
@@ -169,7 +173,9 @@ TEST(SearchEnvironmentTest, MasksKeepEdgesHighFollowersTiedAndDistillationOnlyAt
     for (size_t i = 0; i < p.layers.size(); ++i) {
       const SearchLayer& l = f.space.layers[i];
       EXPECT_LE(p.layers[i].prune_ratio, 0.8 + 1e-9);
-      if (l.group < 0) EXPECT_EQ(p.layers[i].prune_ratio, 0.0);
+      if (l.group < 0) {
+        EXPECT_EQ(p.layers[i].prune_ratio, 0.0);
+      }
       if (l.group < 0) continue;
       if (l.decides_group) group_ratio[l.group] = p.layers[i].prune_ratio;
       else EXPECT_EQ(p.layers[i].prune_ratio, group_ratio.at(l.group)) << l.node;

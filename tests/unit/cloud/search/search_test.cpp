@@ -99,7 +99,9 @@ TEST(SearchTest, EveryControllerPlaysEpisodesWithinTheWallAndKeepsTheBest) {
     }
     EXPECT_DOUBLE_EQ(r->best_record().reward.total, top);
     EXPECT_GE(r->archive.size(), 1u);
-    if (k == ControllerKind::kPpo) EXPECT_EQ(r->updates.size(), 2u) << "one update per 3 episodes";
+    if (k == ControllerKind::kPpo) {
+      EXPECT_EQ(r->updates.size(), 2u) << "one update per 3 episodes";
+    }
   }
 }
 
@@ -174,7 +176,9 @@ TEST(SearchTest, OutputsAreWrittenAndReadBack) {
   const std::vector<double> best = RunningBest(*r);
   ASSERT_EQ(best.size(), 4u);
   for (size_t i = 1; i < best.size(); ++i)
-    if (!std::isnan(best[i - 1])) EXPECT_GE(best[i], best[i - 1]);
+    if (!std::isnan(best[i - 1])) {
+      EXPECT_GE(best[i], best[i - 1]);
+    }
   std::filesystem::remove_all(dir);
 }
 
