@@ -28,10 +28,13 @@ TEST(DistillLossTest, MatchesAHandComputedCase) {
 }
 
 TEST(DistillLossTest, IdenticalStudentHasNoSoftLabelLoss) {
+  // Seeded: unseeded, one draw in a few hundred left a float32 rounding residue just over 1e-6.
+  torch::manual_seed(3);
   const auto logits = torch::randn({8, 10});
   DistillOptions o;
   const auto terms = DistillLoss(logits, logits, torch::randint(0, 10, {8}), {}, {}, o, 1.0);
-  EXPECT_NEAR(terms.kl, 0.0, 1e-6);
+  // Rounding only: a real soft-label loss between different logits is of order 0.1-1.
+  EXPECT_NEAR(terms.kl, 0.0, 1e-5);
   EXPECT_EQ(terms.feature, 0.0);
 }
 
