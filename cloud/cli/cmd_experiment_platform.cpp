@@ -148,6 +148,10 @@ void RegisterCrossPlatform(CLI::App* experiment, const GlobalOptions& g) {
       "base latency; latencies measured here for this machine, else from --lut-dir or the "
       "roofline (each row says which); table and bar chart");
   AddSearchFlags(cmd, c->flags);
+  // One target, LUT and absolute budget do not apply to a run over several targets: --targets,
+  // --lut-dir and --latency-fraction replace them (so --help does not offer them).
+  for (const char* flag : {"--target", "--lut", "--latency-ms"})
+    cmd->remove_option(cmd->get_option(flag));
   cmd->add_option("--out-dir", c->out_dir, "directory for the table, plot and models")->required();
   cmd->add_option("--targets", c->targets,
                   "hardware profiles, comma-separated (x86_cpu,jetson_orin,ascend_310,mlu370; "
@@ -160,11 +164,6 @@ void RegisterCrossPlatform(CLI::App* experiment, const GlobalOptions& g) {
                 "test the best policies without the fine-tune");
   cmd->callback([c, cmd, &g] {
     ApplyGlobalOptions(g);
-    for (const char* flag : {"--target", "--lut", "--latency-ms"})
-      if (cmd->get_option(flag)->count() > 0)
-        Fail(std::string(flag) +
-             " does not apply here: use --targets, --lut-dir and "
-             "--latency-fraction");
     c->flags.env.action_wall = cmd->get_option("--no-wall")->count() == 0;
     c->command_line = CommandLine(cmd, "experiment cross-platform");
     RunCrossPlatformCommand(*c);
