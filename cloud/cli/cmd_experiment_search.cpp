@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "commands.h"
 #include "hadmc/common/atomic_file.h"
@@ -19,23 +18,17 @@ namespace {
 
 struct SearchExperimentCommand {
   SearchFlags flags;
-  std::string out_dir, methods, seeds = "0,1,2", final_methods;
+  std::string out_dir;
+  std::vector<std::string> methods, final_methods;
+  std::vector<uint64_t> seeds = {0, 1, 2};
   bool no_final_finetune = false;
   std::string title, command_line;
 };
 
-std::vector<std::string> SplitList(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-std::vector<search::Method> ParseMethods(const std::string& s, const std::string& flag) {
+std::vector<search::Method> ParseMethods(const std::vector<std::string>& names,
+                                         const std::string& flag) {
   std::vector<search::Method> out;
-  for (const std::string& name : SplitList(s)) {
+  for (const std::string& name : names) {
     auto m = search::ParseMethod(name);
     if (!m) Fail(flag + ": " + m.error().message());
     out.push_back(*m);
@@ -50,14 +43,7 @@ void RunSearchExperimentCommand(SearchExperimentCommand& c) {
   o.methods = ParseMethods(c.methods, "--methods");
   if (o.methods.empty()) Fail("--methods: name at least one method");
   o.final_methods = ParseMethods(c.final_methods, "--final-methods");
-  o.seeds.clear();
-  for (const std::string& v : SplitList(c.seeds)) {
-    try {
-      o.seeds.push_back(std::stoull(v));
-    } catch (const std::exception&) {
-      Fail("--seeds: '" + v + "' is not a number");
-    }
-  }
+  o.seeds = c.seeds;
   if (o.seeds.empty()) Fail("--seeds: at least one seed");
   SearchInputs in = LoadSearchInputs(f, c.out_dir);
   TrainTest& data = in.data;
@@ -94,9 +80,11 @@ void RunSearchExperimentCommand(SearchExperimentCommand& c) {
 }
 
 void Register(CLI::App* experiment, const GlobalOptions& g, const std::string& name,
-              const std::string& help, const std::string& default_methods) {
+              const std::string& help, const std::vector<std::string>& default_methods) {
   auto c = std::make_shared<SearchExperimentCommand>();
   c->methods = default_methods;
+  std::string defaults;
+  for (const std::string& m : default_methods) defaults += (defaults.empty() ? "" : ",") + m;
   c->title = name;
   c->flags.search.episodes = 60;
   CLI::App* cmd = experiment->add_subcommand(name, help);
@@ -104,10 +92,13 @@ void Register(CLI::App* experiment, const GlobalOptions& g, const std::string& n
   cmd->add_option("--out-dir", c->out_dir, "directory for the tables, plots and models")->required();
   cmd->add_option("--methods", c->methods,
                   "comma-separated: hadmc2, dqn, random, amc, haq, uniform, hadmc1 (default " +
-                      default_methods + ")");
-  cmd->add_option("--seeds", c->seeds, "controller seeds, comma-separated (0,1,2)");
+                      defaults + ")")
+      ->delimiter(',');
+  cmd->add_option("--seeds", c->seeds, "controller seeds, comma-separated (0,1,2)")->delimiter(',');
   cmd->add_option("--final-methods", c->final_methods,
-                  "methods whose best policy is built, fine-tuned, tested and timed (default: all)");
+                  "methods whose best policy is built, fine-tuned, tested and timed, "
+                  "comma-separated (default: all)")
+      ->delimiter(',');
   cmd->add_flag("--no-final-finetune", c->no_final_finetune,
                 "test the best policies without the fine-tune");
   cmd->callback([c, cmd, &g] {
@@ -124,10 +115,10 @@ void RegisterExperimentSearch(CLI::App* experiment, const GlobalOptions& g) {
   Register(experiment, g, "sota",
            "HAD-MC 2.0's PPO search against random, uniform L1+PTQ, AMC-, HAQ-style, HAD-MC 1.0 "
            "and DQN with the same evaluations, over several seeds; tables and plots",
-           "hadmc2,random,uniform,amc,haq,hadmc1,dqn");
+           {"hadmc2", "random", "uniform", "amc", "haq", "hadmc1", "dqn"});
   Register(experiment, g, "ppo-vs-dqn",
            "PPO against DQN as the search controller, same environment and evaluations",
-           "hadmc2,dqn");
+           {"hadmc2", "dqn"});
 }
 
 }  // namespace hadmc::cli

@@ -45,7 +45,8 @@ void AddSearchFlags(CLI::App* cmd, SearchFlags& f) {
   cmd->add_option("--finetune-epochs", s.finetune_epochs,
                   "epochs of distillation fine-tuning of the final policy (1; 0: none)");
   cmd->add_option("--finetune-lr", s.finetune_lr, "its learning rate (0.01)");
-  cmd->add_option("--bits", f.bits, "bit widths the search may choose (4,8,16,32)");
+  cmd->add_option("--bits", f.env.bits, "bit widths the search may choose, comma-separated (4,8,16,32)")
+      ->delimiter(',');
   cmd->add_option("--max-prune", f.env.max_prune_ratio, "highest prune ratio per layer (0.8)")
       ->check(CLI::Range(0.0, 0.9));
   cmd->add_flag("--no-prune", f.no_prune, "search bit widths only");
@@ -72,16 +73,6 @@ void AddSearchFlags(CLI::App* cmd, SearchFlags& f) {
 }
 
 void ResolveSearchFlags(SearchFlags& f) {
-  f.env.bits.clear();
-  std::stringstream in(f.bits);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    try {
-      f.env.bits.push_back(std::stoi(item));
-    } catch (const std::exception&) {
-      Fail("--bits: '" + item + "' is not a number (expected a list like 4,8,16,32)");
-    }
-  }
   f.env.prune = !f.no_prune;
   f.env.distillation = !f.no_distill;
   f.setup.measure_lut = !f.no_measure_lut;
@@ -107,7 +98,11 @@ std::string CommandLine(const CLI::App* cmd, const std::string& path) {
   for (const CLI::Option* o : cmd->get_options()) {
     if (o->count() == 0 || o->get_name() == "--help") continue;
     line << " " << o->get_name();
-    for (const std::string& v : o->results()) line << " " << v;
+    if (o->get_expected_min() == 0) continue;  // a flag: no value to write back
+    // A list flag (--targets a,b) is written back the way it is typed.
+    const char sep = o->get_delimiter() != '\0' ? o->get_delimiter() : ' ';
+    const auto& values = o->results();
+    for (size_t k = 0; k < values.size(); ++k) line << (k == 0 ? ' ' : sep) << values[k];
   }
   return line.str();
 }

@@ -16,7 +16,7 @@
 namespace hadmc::cli {
 
 struct SearchFlags {
-  std::string model_path, data, bits = "4,8,16,32";
+  std::string model_path, data;
   int64_t train_samples = 0;
   search::SearchSetupOptions setup;
   search::EnvironmentOptions env;

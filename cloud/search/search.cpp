@@ -437,7 +437,9 @@ Status Score(PolicyEvaluator& evaluator, const SearchOptions& o, SearchResult& r
              EpisodeRecord& rec) {
   auto eval = evaluator.Evaluate(rec.policy);
   if (!eval)
-    return MakeError(eval.error().WithContext("evaluating episode " + std::to_string(rec.episode + 1)));
+    return MakeError(eval.error().WithContext("evaluating episode " +
+                                              std::to_string(rec.episode + 1) + ", policy " +
+                                              ToJson(rec.policy).dump()));
   rec.evaluation = *eval;
   ParetoPoint point;
   point.objectives = eval->objectives;
