@@ -5,6 +5,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "hadmc/common/format.h"
 #include "hadmc/model/model_summary.h"
 
 namespace hadmc::compress {
@@ -78,12 +79,6 @@ Result<std::vector<AblationRow>> RunAblation(const model::Model& base, const std
 
 namespace {
 
-std::string Fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
 }  // namespace
 
 std::string AblationMarkdown(const std::vector<AblationRow>& rows) {
@@ -96,18 +91,18 @@ std::string AblationMarkdown(const std::vector<AblationRow>& rows) {
   for (const AblationRow& r : rows) {
     const ModelFacts& a = r.report.after;
     const CompressRecipe& c = r.recipe;
-    s << "| " << r.name << " | " << (c.prune_ratio > 0 ? Fixed(c.prune_ratio, 2) : "-") << " | "
+    s << "| " << r.name << " | " << (c.prune_ratio > 0 ? FormatFixed(c.prune_ratio, 2) : "-") << " | "
       << (c.finetune_epochs > 0 ? (c.distill ? "KD " : "CE ") + std::to_string(c.finetune_epochs) + " ep" : "-")
-      << " | " << (c.bits == 8 ? "yes" : "-") << " | " << Fixed(a.accuracy * 100, 2) << "% | "
-      << (a.accuracy >= base.accuracy ? "+" : "") << Fixed((a.accuracy - base.accuracy) * 100, 2)
+      << " | " << (c.bits == 8 ? "yes" : "-") << " | " << FormatFixed(a.accuracy * 100, 2) << "% | "
+      << (a.accuracy >= base.accuracy ? "+" : "") << FormatFixed((a.accuracy - base.accuracy) * 100, 2)
       << " | " << model::FormatCount(a.params) << " | "
-      << Fixed(100.0 * (1.0 - static_cast<double>(a.params) / std::max<int64_t>(1, base.params)), 1)
+      << FormatFixed(100.0 * (1.0 - static_cast<double>(a.params) / std::max<int64_t>(1, base.params)), 1)
       << "% | " << model::FormatBytes(a.file_bytes) << " | "
-      << Fixed(static_cast<double>(base.file_bytes) / std::max<int64_t>(1, a.file_bytes), 2) << "x | "
-      << Fixed(a.batch1.median_ms, 2) << " ms (" << a.batch1.threads << "t) | "
-      << Fixed(r.report.before.batch1.median_ms / a.batch1.median_ms, 2) << "x | "
-      << Fixed(a.batch32.median_ms, 2) << " ms (" << a.batch32.threads << "t) | "
-      << Fixed(r.report.before.batch32.median_ms / a.batch32.median_ms, 2) << "x |\n";
+      << FormatFixed(static_cast<double>(base.file_bytes) / std::max<int64_t>(1, a.file_bytes), 2) << "x | "
+      << FormatFixed(a.batch1.median_ms, 2) << " ms (" << a.batch1.threads << "t) | "
+      << FormatFixed(r.report.before.batch1.median_ms / a.batch1.median_ms, 2) << "x | "
+      << FormatFixed(a.batch32.median_ms, 2) << " ms (" << a.batch32.threads << "t) | "
+      << FormatFixed(r.report.before.batch32.median_ms / a.batch32.median_ms, 2) << "x |\n";
   }
   s << "\nLatency: median of " << rows.front().recipe.latency.runs
     << " runs at the measured-fastest thread count (t); each speed-up compares the row's model "

@@ -9,6 +9,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "hadmc/common/format.h"
 #include "hadmc/common/svg_plot.h"
 #include "hadmc/hal/detect.h"
 #include "hadmc/hal/profile.h"
@@ -18,12 +19,6 @@ namespace hadmc::search {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-std::string Fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
 
 // Whether `target` (a profile name or file) is the profile `hadmc hal detect` gives this machine:
 // the same test PrepareSearch makes, needed before it to pick the target's LUT.
@@ -82,7 +77,7 @@ Result<CrossPlatformRow> RunTarget(const std::string& target, bool local, const 
 
 std::string AccuracyCell(double acc, double base) {
   const double delta = (acc - base) * 100;
-  return Fixed(acc * 100, 2) + "% (" + (delta >= 0 ? "+" : "") + Fixed(delta, 2) + ")";
+  return FormatFixed(acc * 100, 2) + "% (" + (delta >= 0 ? "+" : "") + FormatFixed(delta, 2) + ")";
 }
 
 }  // namespace
@@ -102,7 +97,7 @@ std::string PrecisionSummary(const Evaluation& e) {
   std::string out;
   for (const auto& [precision, n] : sorted)
     out += (out.empty() ? "" : ", ") + precision + " ×" + std::to_string(n);
-  return out + "; mean prune " + Fixed(layers ? prune / layers : 0.0, 2);
+  return out + "; mean prune " + FormatFixed(layers ? prune / layers : 0.0, 2);
 }
 
 double SpeedUp(const CrossPlatformRow& r) {
@@ -151,20 +146,20 @@ std::string CrossPlatformMarkdown(const CrossPlatformExperiment& e) {
     const Objectives& b = r.best.evaluation.objectives;
     md << "| " << r.target << (r.local ? " (this machine)" : "") << " | " << r.latency_source
        << " | "
-       << Fixed(r.local && r.base_measured_ms > 0 ? r.base_measured_ms : r.base_predicted_ms, 3)
-       << " | " << Fixed(r.budget_ms, 3) << " | " << Fixed(b.latency_ms, 3)
+       << FormatFixed(r.local && r.base_measured_ms > 0 ? r.base_measured_ms : r.base_predicted_ms, 3)
+       << " | " << FormatFixed(r.budget_ms, 3) << " | " << FormatFixed(b.latency_ms, 3)
        << (r.best_feasible ? "" : " (misses a constraint)") << " | "
-       << (f.done ? Fixed(f.best_latency_ms, 3) + (f.meets_budget ? "" : " **over budget**") : "")
-       << " | " << Fixed(SpeedUp(r), 2) << "× " << (f.done ? "measured" : "projected") << " | "
-       << Fixed(b.accuracy * 100, 2) << "% | "
+       << (f.done ? FormatFixed(f.best_latency_ms, 3) + (f.meets_budget ? "" : " **over budget**") : "")
+       << " | " << FormatFixed(SpeedUp(r), 2) << "× " << (f.done ? "measured" : "projected") << " | "
+       << FormatFixed(b.accuracy * 100, 2) << "% | "
        << AccuracyCell(f.best_test_accuracy, f.base_test_accuracy) << " | "
-       << Fixed(b.size_bytes / 1024, 1) << " | " << Fixed(b.energy_mj, 3) << " | "
+       << FormatFixed(b.size_bytes / 1024, 1) << " | " << FormatFixed(b.energy_mj, 3) << " | "
        << r.precision_summary << " |\n";
   }
   md << "\n| target | LUT | episodes | search s |\n|---|---|---|---|\n";
   for (const CrossPlatformRow& r : e.rows)
     md << "| " << r.target << " | " << r.lut_detail << " | " << r.episodes << " | "
-       << Fixed(r.search_seconds, 0) << " |\n";
+       << FormatFixed(r.search_seconds, 0) << " |\n";
   return md.str();
 }
 

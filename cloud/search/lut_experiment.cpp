@@ -11,6 +11,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "hadmc/common/format.h"
 #include "hadmc/common/svg_plot.h"
 #include "hadmc/compress/pass_registry.h"
 #include "hadmc/compress/prune_channels.h"
@@ -35,12 +36,6 @@ namespace {
 
 constexpr int64_t kCalibrationImages = 256;
 const char* const kPredictors[] = {"kernel-sum", "isolated-sum", "held-out", "roofline"};
-
-std::string Fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
 
 // A source model per architecture: the zoo's (random weights) or the given file.
 struct Source {
@@ -262,7 +257,7 @@ Status ValidateLutExperimentOptions(const LutExperimentOptions& o) {
   if (o.ratios.empty()) return MakeError(Errc::kInvalidArgument, "ratios: at least one ratio");
   for (double r : o.ratios)
     if (!(r >= 0 && r < 1))
-      return MakeError(Errc::kInvalidArgument, "ratios: " + Fixed(r, 3) + " is not in [0, 1)");
+      return MakeError(Errc::kInvalidArgument, "ratios: " + FormatFixed(r, 3) + " is not in [0, 1)");
   if (o.rounds < 1) return MakeError(Errc::kInvalidArgument, "rounds: must be >= 1");
   if (o.runs < o.rounds) return MakeError(Errc::kInvalidArgument, "runs: must be >= rounds");
   if (o.threads < 1) return MakeError(Errc::kInvalidArgument, "threads: must be >= 1");
@@ -305,7 +300,7 @@ Result<LutExperiment> RunLutExperiment(const LutExperimentOptions& o) {
         m.v.prune_ratio = o.ratios[r];
         m.v.int8 = int8;
         m.v.in_held_out_lut = r % 2 == 0;
-        m.v.name = src.arch + " prune " + Fixed(o.ratios[r], 2) + (int8 ? " int8" : " fp32");
+        m.v.name = src.arch + " prune " + FormatFixed(o.ratios[r], 2) + (int8 ? " int8" : " fp32");
         auto built = MakeVariant(src.model, o.ratios[r], int8, calib);
         if (!built) return MakeError(built.error().WithContext(m.v.name));
         auto ex = exec::Executor::Create(std::move(*built));
@@ -339,23 +334,23 @@ std::string LutExperimentMarkdown(const LutExperiment& e) {
      << " profile's estimate, no measurement. isolated-sum is not a predictor: each kernel timed "
         "alone on cache-hot inputs, to show why the profiler times kernels in context. int8 "
         "calibration: "
-     << e.calibration << ". " << Fixed(e.seconds, 0) << " s.\n\n";
+     << e.calibration << ". " << FormatFixed(e.seconds, 0) << " s.\n\n";
   md << "| variant | kernels | measured ms | kernel-sum ms | isolated-sum ms | held-out ms "
         "(exact/neighbour/roofline kernels) | roofline ms |\n|---|---|---|---|---|---|---|\n";
   for (const LutVariant& v : e.variants)
-    md << "| " << v.name << " | " << v.kernels << " | " << Fixed(v.measured_median_ms, 3) << " | "
-       << Fixed(v.kernel_sum_ms, 3) << " | " << Fixed(v.isolated_sum_ms, 3) << " | "
+    md << "| " << v.name << " | " << v.kernels << " | " << FormatFixed(v.measured_median_ms, 3) << " | "
+       << FormatFixed(v.kernel_sum_ms, 3) << " | " << FormatFixed(v.isolated_sum_ms, 3) << " | "
        << (v.in_held_out_lut ? std::string("(in the held-out LUT)")
-                             : Fixed(v.held_out_ms, 3) + " (" + std::to_string(v.held_out_exact) +
+                             : FormatFixed(v.held_out_ms, 3) + " (" + std::to_string(v.held_out_exact) +
                                    "/" + std::to_string(v.held_out_neighbour) + "/" +
                                    std::to_string(v.held_out_roofline) + ")")
-       << " | " << Fixed(v.roofline_ms, 3) << " |\n";
+       << " | " << FormatFixed(v.roofline_ms, 3) << " |\n";
   md << "\n| predictor | group | variants | within ±10% of measured | RMSE ms |\n"
      << "|---|---|---|---|---|\n";
   for (const LutPredictorScore& s : e.scores)
     md << "| " << s.predictor << " | " << s.group << " | " << s.variants << " | "
-       << (s.variants ? Fixed(100 * s.within_10pct, 1) + "%" : "—") << " | "
-       << (s.variants ? Fixed(s.rmse_ms, 3) : "—") << " |\n";
+       << (s.variants ? FormatFixed(100 * s.within_10pct, 1) + "%" : "—") << " | "
+       << (s.variants ? FormatFixed(s.rmse_ms, 3) : "—") << " |\n";
   return md.str();
 }
 

@@ -7,16 +7,11 @@
 #include <ostream>
 #include <sstream>
 
+#include "hadmc/common/format.h"
 #include "hadmc/common/svg_plot.h"
 
 namespace hadmc::search {
 namespace {
-
-std::string Fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
 
 bool Wanted(const std::vector<Method>& list, Method m) {
   return list.empty() || std::find(list.begin(), list.end(), m) != list.end();
@@ -86,24 +81,24 @@ std::string SearchExperimentMarkdown(const SearchExperiment& e, const SearchSetu
   const Objectives& base = setup.base_evaluation.objectives;
   md << "Target " << setup.profile.name << (setup.local ? " (this machine)" : " (not this machine)")
      << "; latencies: " << setup.lut_source << ". Constraints: latency <= "
-     << Fixed(setup.constraints.max_latency_ms, 3) << " ms, proxy accuracy >= "
-     << Fixed(setup.constraints.min_accuracy * 100, 2) << "%"
+     << FormatFixed(setup.constraints.max_latency_ms, 3) << " ms, proxy accuracy >= "
+     << FormatFixed(setup.constraints.min_accuracy * 100, 2) << "%"
      << (setup.constraints.max_size_bytes > 0
-             ? ", size <= " + Fixed(setup.constraints.max_size_bytes / 1024, 0) + " KiB"
+             ? ", size <= " + FormatFixed(setup.constraints.max_size_bytes / 1024, 0) + " KiB"
              : "")
-     << ". Base: proxy " << Fixed(base.accuracy * 100, 2) << "%, " << Fixed(base.latency_ms, 3)
-     << " ms predicted, " << Fixed(base.size_bytes / 1024, 1) << " KiB.\n\n";
+     << ". Base: proxy " << FormatFixed(base.accuracy * 100, 2) << "%, " << FormatFixed(base.latency_ms, 3)
+     << " ms predicted, " << FormatFixed(base.size_bytes / 1024, 1) << " KiB.\n\n";
   md << "| method | best reward, mean ± sd (min..max) | feasible seeds | evaluations/seed | "
         "best: proxy acc | latency ms (LUT) | size KiB | search s |\n"
      << "|---|---|---|---|---|---|---|---|\n";
   for (const MethodSummary& s : e.summaries) {
     const EpisodeRecord& b = s.best_run->result.best_record();
-    md << "| " << MethodName(s.method) << " | " << Fixed(s.mean, 3) << " ± " << Fixed(s.stddev, 3)
-       << " (" << Fixed(s.min, 3) << ".." << Fixed(s.max, 3) << ") | " << s.feasible_seeds << "/"
+    md << "| " << MethodName(s.method) << " | " << FormatFixed(s.mean, 3) << " ± " << FormatFixed(s.stddev, 3)
+       << " (" << FormatFixed(s.min, 3) << ".." << FormatFixed(s.max, 3) << ") | " << s.feasible_seeds << "/"
        << s.best_rewards.size() << " | " << s.evaluations << " | "
-       << Fixed(b.evaluation.objectives.accuracy * 100, 2) << "% | "
-       << Fixed(b.evaluation.objectives.latency_ms, 3) << " | "
-       << Fixed(b.evaluation.objectives.size_bytes / 1024, 1) << " | " << Fixed(s.seconds, 0)
+       << FormatFixed(b.evaluation.objectives.accuracy * 100, 2) << "% | "
+       << FormatFixed(b.evaluation.objectives.latency_ms, 3) << " | "
+       << FormatFixed(b.evaluation.objectives.size_bytes / 1024, 1) << " | " << FormatFixed(s.seconds, 0)
        << " |\n";
   }
   bool any = false;
@@ -117,16 +112,16 @@ std::string SearchExperimentMarkdown(const SearchExperiment& e, const SearchSetu
     for (const MethodSummary& s : e.summaries) {
       if (!s.checked) continue;
       const FinalCheck& f = s.final_check;
-      md << "| " << MethodName(s.method) << " | " << Fixed(f.best_test_accuracy * 100, 2) << "% | "
-         << Fixed((f.best_test_accuracy - f.base_test_accuracy) * 100, 2) << " | "
-         << (f.done ? Fixed(f.best_latency_ms, 3) : "—") << " | "
-         << Fixed(f.predicted_latency_ms, 3) << " | "
+      md << "| " << MethodName(s.method) << " | " << FormatFixed(f.best_test_accuracy * 100, 2) << "% | "
+         << FormatFixed((f.best_test_accuracy - f.base_test_accuracy) * 100, 2) << " | "
+         << (f.done ? FormatFixed(f.best_latency_ms, 3) : "—") << " | "
+         << FormatFixed(f.predicted_latency_ms, 3) << " | "
          << (f.done ? (f.meets_budget ? "yes" : "**no**") : "—") << " |\n";
     }
     for (const MethodSummary& s : e.summaries)
       if (s.checked && s.final_check.done) {
-        md << "\nBase: test " << Fixed(s.final_check.base_test_accuracy * 100, 2) << "%, "
-           << Fixed(s.final_check.base_latency_ms, 3) << " ms measured in the same run.\n";
+        md << "\nBase: test " << FormatFixed(s.final_check.base_test_accuracy * 100, 2) << "%, "
+           << FormatFixed(s.final_check.base_latency_ms, 3) << " ms measured in the same run.\n";
         break;
       }
   }

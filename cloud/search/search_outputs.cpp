@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "hadmc/common/atomic_file.h"
+#include "hadmc/common/format.h"
 #include "hadmc/common/svg_plot.h"
 #include "hadmc/hal/kernel_bench.h"
 #include "hadmc/store/manifest.h"
@@ -21,12 +22,6 @@ CompressionPolicy Uniform(const SearchSpace& s, double ratio, int bits) {
   CompressionPolicy p;
   for (const SearchLayer& l : s.layers) p.layers.push_back({l.group >= 0 ? ratio : 0.0, bits});
   return p;
-}
-
-std::string Fixed(double v, int digits) {
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
 }
 
 }  // namespace
@@ -161,7 +156,7 @@ Status WriteSearchOutputs(const SearchResult& r, const std::string& dir,
      << context.value("target", std::string("?")) << "\n\n";
   if (context.contains("command")) md << "Command: `" << context["command"].get<std::string>() << "`\n\n";
   md << "Controller " << r.controller << ", " << r.history.size() << " episodes, "
-     << Fixed(r.seconds, 0) << " s. Latencies are LUT predictions ("
+     << FormatFixed(r.seconds, 0) << " s. Latencies are LUT predictions ("
      << context.value("lut_source", std::string("?"))
      << "); accuracy is the proxy (batch-norm recalibration, held-out training images), never the "
         "test set; energy is latency x TDP (an estimate).\n\n";
@@ -169,15 +164,15 @@ Status WriteSearchOutputs(const SearchResult& r, const std::string& dir,
     md << "**The budget cannot be met even by the most compressed policy (predicted).**\n\n";
   md << "| | proxy acc | latency ms | size KiB | energy mJ | reward |\n|---|---|---|---|---|---|\n";
   const auto row = [&](const std::string& name, const Objectives& o, const std::string& reward_s) {
-    md << "| " << name << " | " << Fixed(o.accuracy * 100, 2) << "% | " << Fixed(o.latency_ms, 3)
-       << " | " << Fixed(o.size_bytes / 1024, 1) << " | " << Fixed(o.energy_mj, 3) << " | "
+    md << "| " << name << " | " << FormatFixed(o.accuracy * 100, 2) << "% | " << FormatFixed(o.latency_ms, 3)
+       << " | " << FormatFixed(o.size_bytes / 1024, 1) << " | " << FormatFixed(o.energy_mj, 3) << " | "
        << reward_s << " |\n";
   };
   row("base", r.base.objectives, "—");
   if (r.best >= 0) {
     const EpisodeRecord& b = r.best_record();
     row("best (episode " + std::to_string(b.episode + 1) + (r.best_feasible ? "" : ", violates") + ")",
-        b.evaluation.objectives, Fixed(b.reward.total, 3));
+        b.evaluation.objectives, FormatFixed(b.reward.total, 3));
   }
   md << "\nPareto front: " << r.archive.size() << " policies (pareto.json, pareto.svg); "
      << "convergence.svg; every episode in search.json.\n";
@@ -185,13 +180,13 @@ Status WriteSearchOutputs(const SearchResult& r, const std::string& dir,
     const FinalCheck& f = *final_check;
     md << "\n## Measured on this machine (batch 1, 1 thread, median)\n\n"
        << "| | test acc | latency ms | file bytes |\n|---|---|---|---|\n"
-       << "| base | " << Fixed(f.base_test_accuracy * 100, 2) << "% | " << Fixed(f.base_latency_ms, 3)
+       << "| base | " << FormatFixed(f.base_test_accuracy * 100, 2) << "% | " << FormatFixed(f.base_latency_ms, 3)
        << " | " << f.base_file_bytes << " |\n"
-       << "| best | " << Fixed(f.best_test_accuracy * 100, 2) << "% | " << Fixed(f.best_latency_ms, 3)
+       << "| best | " << FormatFixed(f.best_test_accuracy * 100, 2) << "% | " << FormatFixed(f.best_latency_ms, 3)
        << " | " << f.best_file_bytes << " |\n\n"
-       << "Predicted latency of the best policy: " << Fixed(f.predicted_latency_ms, 3) << " ms.";
+       << "Predicted latency of the best policy: " << FormatFixed(f.predicted_latency_ms, 3) << " ms.";
     if (f.budget_ms > 0)
-      md << " Budget " << Fixed(f.budget_ms, 3) << " ms: "
+      md << " Budget " << FormatFixed(f.budget_ms, 3) << " ms: "
          << (f.meets_budget ? "met as measured." : "**missed as measured.**");
     md << "\n";
   }

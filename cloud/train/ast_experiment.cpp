@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "hadmc/common/atomic_file.h"
+#include "hadmc/common/format.h"
 #include "hadmc/common/log.h"
 #include "hadmc/common/svg_plot.h"
 #include "hadmc/model/hmc_file.h"
@@ -42,12 +43,6 @@ AstRun Summarize(std::string name, std::optional<double> target, TrainResult res
   if (energy) run.energy_j = joules;
   run.result = std::move(result);
   return run;
-}
-
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 double TestAccuracy(const AstRun& r) { return r.result.test ? r.result.test->accuracy : NAN; }
@@ -153,15 +148,15 @@ std::string AstExperimentMarkdown(const std::vector<AstRun>& runs) {
     if (!r.target) full = &r;
   for (const AstRun& r : runs) {
     const double acc = TestAccuracy(r);
-    md += "| " + r.name + " | " + (r.target ? Fixed(*r.target, 2) : "-") + " | " +
-          Fixed(r.activation_rate, 3) + " | " + (std::isnan(acc) ? "-" : Fixed(100 * acc, 2) + "%") +
+    md += "| " + r.name + " | " + (r.target ? FormatFixed(*r.target, 2) : "-") + " | " +
+          FormatFixed(r.activation_rate, 3) + " | " + (std::isnan(acc) ? "-" : FormatFixed(100 * acc, 2) + "%") +
           " | ";
-    md += full && !std::isnan(acc) ? Fixed(100 * (acc - TestAccuracy(*full)), 2) : "-";
-    md += " | " + Fixed(r.loop_seconds, 1) + " | ";
-    md += full && full->loop_seconds > 0 ? Fixed(r.loop_seconds / full->loop_seconds, 3) : "-";
-    md += " | " + Fixed((r.scored_rate + 3 * r.activation_rate) / 3, 3) + " | ";
-    md += full && full->est_gflops > 0 ? Fixed(r.est_gflops / full->est_gflops, 3) : "-";
-    md += " | " + (r.energy_j ? Fixed(*r.energy_j, 0) : std::string("-")) + " |\n";
+    md += full && !std::isnan(acc) ? FormatFixed(100 * (acc - TestAccuracy(*full)), 2) : "-";
+    md += " | " + FormatFixed(r.loop_seconds, 1) + " | ";
+    md += full && full->loop_seconds > 0 ? FormatFixed(r.loop_seconds / full->loop_seconds, 3) : "-";
+    md += " | " + FormatFixed((r.scored_rate + 3 * r.activation_rate) / 3, 3) + " | ";
+    md += full && full->est_gflops > 0 ? FormatFixed(r.est_gflops / full->est_gflops, 3) : "-";
+    md += " | " + (r.energy_j ? FormatFixed(*r.energy_j, 0) : std::string("-")) + " |\n";
   }
   const AstRun& any = runs.front();
   if (!any.result.history.empty() && any.result.history.front().energy_j) {
@@ -211,13 +206,13 @@ Status WriteAstPlots(const std::vector<AstRun>& runs, const std::string& dir) {
   for (const AstRun& r : runs) {
     if (!r.target) continue;
     PlotSeries rate, threshold;
-    rate.label = threshold.label = "target " + Fixed(*r.target, 2);
+    rate.label = threshold.label = "target " + FormatFixed(*r.target, 2);
     Trace(r, "rate", rate);
     Trace(r, "threshold", threshold);
     rates.push_back(std::move(rate));
     thresholds.push_back(std::move(threshold));
     PlotReference target;
-    target.label = Fixed(*r.target, 2);
+    target.label = FormatFixed(*r.target, 2);
     target.value = *r.target;
     rate_opts.references.push_back(target);
   }
