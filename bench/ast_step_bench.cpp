@@ -16,7 +16,10 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
+#include <sys/resource.h>
+
 #include <cstdlib>
+#include <vector>
 
 #include "hadmc/compress/pass_registry.h"
 #include "hadmc/exec/executor.h"
@@ -32,7 +35,11 @@ namespace {
 
 using namespace hadmc;
 
-int64_t BatchOf(const std::string& arch) { return arch == "resnet18" ? 128 : 256; }
+// HADMC_BENCH_BATCH overrides the batch of both nets.
+int64_t BatchOf(const std::string& arch) {
+  if (const char* b = std::getenv("HADMC_BENCH_BATCH")) return std::atoi(b);
+  return arch == "resnet18" ? 128 : 256;
+}
 
 model::Model Build(const std::string& arch) {
   zoo::ArchOptions a;
@@ -42,6 +49,14 @@ model::Model Build(const std::string& arch) {
   auto m = zoo::BuildModel(arch, a);
   if (!m) std::abort();
   return std::move(*m);
+}
+
+// Minor page faults of this process so far: a step that faults is re-zeroing memory the C heap
+// gave back to the kernel.
+double MinorFaults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_minflt);
 }
 
 data::Batch RandomBatch(int64_t n) {
@@ -64,6 +79,45 @@ void Train(benchmark::State& state, const std::string& arch, double share) {
   state.counters["samples"] = static_cast<double>(b.labels.size(0));
 }
 
+// Like Train at 30%, but the sub-batch size changes every step (the 30% +- 8 an AST step sees),
+// cycling through `sizes` distinct sizes: do kernels set up per input shape cost time?
+void TrainVarying(benchmark::State& state, const std::string& arch, int64_t sizes) {
+  model::Model m = Build(arch);
+  auto ex = exec::Executor::Create(m);
+  ex->EnableGrad(true);
+  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
+  train::TrainOptions options;
+  const train::TrainStepContext context{*ex, **opt, options};
+  auto step = train::MakeCrossEntropyStep(context);
+  const auto base = static_cast<int64_t>(BatchOf(arch) * 0.3) - sizes / 2;
+  std::vector<data::Batch> batches;
+  for (int64_t i = 0; i < sizes; ++i) batches.push_back(RandomBatch(base + i));
+  size_t i = 0;
+  const double faults = MinorFaults();
+  for (auto _ : state) benchmark::DoNotOptimize(step->Run(batches[i++ % batches.size()]));
+  state.counters["faults"] = (MinorFaults() - faults) / static_cast<double>(state.iterations());
+}
+
+// The two parts of an AST step run back to back without the step's selection code: a scoring
+// forward over the batch (inference mode), then a training step on a fixed 30% of it.
+void ScoreThenTrain(benchmark::State& state, const std::string& arch) {
+  model::Model m = Build(arch);
+  auto ex = exec::Executor::Create(m);
+  ex->EnableGrad(true);
+  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
+  train::TrainOptions options;
+  const train::TrainStepContext context{*ex, **opt, options};
+  auto step = train::MakeCrossEntropyStep(context);
+  const data::Batch b = RandomBatch(BatchOf(arch));
+  const data::Batch sub = RandomBatch(static_cast<int64_t>(BatchOf(arch) * 0.3));
+  const double faults = MinorFaults();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ex->Run(b.images, exec::Mode::kInference));
+    benchmark::DoNotOptimize(step->Run(sub));
+  }
+  state.counters["faults"] = (MinorFaults() - faults) / static_cast<double>(state.iterations());
+}
+
 void Ast(benchmark::State& state, const std::string& arch) {
   model::Model m = Build(arch);
   auto ex = exec::Executor::Create(m);
@@ -77,12 +131,14 @@ void Ast(benchmark::State& state, const std::string& arch) {
   step->BeginEpoch(0);
   const data::Batch b = RandomBatch(BatchOf(arch));
   int64_t active = 0, steps = 0;
+  const double faults = MinorFaults();
   for (auto _ : state) {
     auto r = step->Run(b);
     active += r->backpropagated;
     ++steps;
   }
   state.counters["active"] = static_cast<double>(active) / steps;
+  state.counters["faults"] = (MinorFaults() - faults) / static_cast<double>(steps);
 }
 
 void Score(benchmark::State& state, const std::string& arch, bool fused, exec::Mode mode,
@@ -104,6 +160,10 @@ void Register() {
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("Train/" + arch + "/" + n30).c_str(), Train, arch, 0.3)
         ->Unit(benchmark::kMillisecond);
+    for (int64_t sizes : {1, 16, 64})
+      benchmark::RegisterBenchmark(("TrainVarying/" + arch + "/" + std::to_string(sizes)).c_str(),
+                                   TrainVarying, arch, sizes)
+          ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("Score/" + arch).c_str(), Score, arch, false,
                                  exec::Mode::kInference, false)
         ->Unit(benchmark::kMillisecond);
@@ -115,6 +175,8 @@ void Register() {
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("ScoreGradParams/" + arch).c_str(), Score, arch, false,
                                  exec::Mode::kInference, true)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("ScoreThenTrain/" + arch).c_str(), ScoreThenTrain, arch)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("AstStep/" + arch).c_str(), Ast, arch)
         ->Unit(benchmark::kMillisecond);

@@ -36,6 +36,22 @@ void AddAstFlags(CLI::App* cmd, AstFlags& f) {
   add(cmd->add_option("--ast-min-active", o.min_active_fraction,
                       "top-k floor: back-propagate at least this share of each batch (0.05)"),
       "ast_min_active");
+  add(cmd->add_option("--ast-active-multiple", o.active_multiple,
+                      "round each batch's active count up to a multiple of this, with the next "
+                      "most significant samples, so the CPU kernels cached per shape are reused "
+                      "(8; 1: off)"),
+      "ast_active_multiple");
+  add(cmd->add_option_function<std::string>(
+             "--ast-loss",
+             [&o](const std::string& v) {
+               o.loss = v == "batch" ? train::AstOptions::Loss::kBatch
+                                     : train::AstOptions::Loss::kActive;
+             },
+             "loss of an active sub-batch: 'active' (mean over the active samples) or 'batch' "
+             "(their sum over the whole batch's size: the full batch's mean loss with the "
+             "inactive terms at 0) (active)")
+          ->check(CLI::IsMember({"active", "batch"})),
+      "ast_loss");
 }
 
 nlohmann::json GivenAstFlags(const AstFlags& f) {

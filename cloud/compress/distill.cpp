@@ -43,7 +43,7 @@ class DistillStep : public train::TrainStep {
       }
       first_batch_ = false;
       optimizer_.zero_grad();
-      terms.total.backward();
+      (loss_scale_ == 1.0 ? terms.total : terms.total * loss_scale_).backward();
       optimizer_.step();
       ce_sum_ += terms.ce;
       feature_sum_ += terms.feature;
@@ -61,6 +61,8 @@ class DistillStep : public train::TrainStep {
       return MakeError(Errc::kInternal, "distillation step: " + what);
     }
   }
+
+  void SetLossScale(double scale) override { loss_scale_ = scale; }
 
   void BeginEpoch(int64_t) override {
     // Dynamic balancing: rescale the feature term from the last epoch's mean terms.
@@ -98,6 +100,7 @@ class DistillStep : public train::TrainStep {
   std::vector<at::Tensor> adapters_;
   double weight_ = -1;
   bool first_batch_ = true;
+  double loss_scale_ = 1.0;
   double ce_sum_ = 0, feature_sum_ = 0, kl_sum_ = 0;
   int64_t batches_ = 0;
 };

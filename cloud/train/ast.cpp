@@ -64,12 +64,15 @@ at::Tensor Significance(const at::Tensor& logits, const at::Tensor& labels, doub
   return ce + entropy_weight * entropy;
 }
 
-at::Tensor SelectActive(const at::Tensor& scores, double threshold, int64_t min_active) {
+at::Tensor SelectActive(const at::Tensor& scores, double threshold, int64_t min_active,
+                        int64_t multiple) {
   at::NoGradGuard no_grad;
   const int64_t n = scores.size(0);
   at::Tensor above = scores.gt(threshold).nonzero().squeeze(1);
-  if (above.size(0) >= std::min(min_active, n)) return above;
-  at::Tensor top = std::get<1>(scores.topk(std::min(min_active, n)));
+  int64_t k = std::max(above.size(0), std::min(min_active, n));
+  if (multiple > 1) k = std::min(n, (k + multiple - 1) / multiple * multiple);
+  if (k == above.size(0)) return above;
+  at::Tensor top = std::get<1>(scores.topk(k));
   return std::get<0>(top.sort());
 }
 
@@ -103,8 +106,11 @@ class AstStep : public TrainStep {
     inner_->BeginEpoch(epoch);
   }
 
+  void SetLossScale(double scale) override { loss_scale_ = scale; }
+
   Result<StepResult> Run(const data::Batch& batch) override {
     if (!ast_epoch_) {
+      inner_->SetLossScale(loss_scale_);
       auto r = inner_->Run(batch);
       if (r) Count(r->samples, r->backpropagated);
       return r;
@@ -172,7 +178,7 @@ class AstStep : public TrainStep {
       controller_.Start(std::get<0>(scores.kthvalue(k)).item<double>());
     }
     const double threshold = controller_.threshold();
-    const at::Tensor active = SelectActive(scores, threshold, MinActive(o_, n));
+    const at::Tensor active = SelectActive(scores, threshold, MinActive(o_, n), o_.active_multiple);
     const int64_t k = active.size(0);
 
     StepResult r;
@@ -185,6 +191,9 @@ class AstStep : public TrainStep {
       r.correct = logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
     }
     Result<StepResult> inner;
+    inner_->SetLossScale(o_.loss == AstOptions::Loss::kBatch
+                             ? loss_scale_ * static_cast<double>(k) / static_cast<double>(n)
+                             : loss_scale_);
     if (k == n) {
       inner = inner_->Run(batch);
     } else {
@@ -228,6 +237,7 @@ class AstStep : public TrainStep {
   double scale_ = 0;  // running mean of the batches' significance; 0 before the first
   int64_t epoch_ = 0;
   bool ast_epoch_ = false;
+  double loss_scale_ = 1.0;
   EpochTrace stats_;
 };
 

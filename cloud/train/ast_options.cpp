@@ -13,6 +13,10 @@ bool InUnitInterval(double v) { return v > 0 && v <= 1; }
 
 }  // namespace
 
+const char* LossName(AstOptions::Loss l) {
+  return l == AstOptions::Loss::kBatch ? "batch" : "active";
+}
+
 Status ValidateAstOptions(const AstOptions& o) {
   if (!InUnitInterval(o.target_rate))
     return Invalid("--ast-target must be in (0, 1], got " + std::to_string(o.target_rate));
@@ -32,6 +36,9 @@ Status ValidateAstOptions(const AstOptions& o) {
   if (!(o.min_active_fraction >= 0 && o.min_active_fraction <= 1))
     return Invalid("--ast-min-active must be in [0, 1], got " +
                    std::to_string(o.min_active_fraction));
+  if (o.active_multiple < 1 || o.active_multiple > 4096)
+    return Invalid("--ast-active-multiple must be in [1, 4096], got " +
+                   std::to_string(o.active_multiple));
   return {};
 }
 
@@ -44,13 +51,16 @@ nlohmann::json AstOptionsToJson(const AstOptions& o) {
           {"ast_smoothing", o.smoothing},
           {"ast_warmup_epochs", o.warmup_epochs},
           {"ast_gain_warmup_epochs", o.gain_warmup_epochs},
-          {"ast_min_active", o.min_active_fraction}};
+          {"ast_min_active", o.min_active_fraction},
+          {"ast_active_multiple", o.active_multiple},
+          {"ast_loss", LossName(o.loss)}};
 }
 
 const std::vector<const char*>& AstRecipeKeys() {
   static const std::vector<const char*> keys = {
       "ast",    "ast_target",    "ast_entropy_weight",     "ast_kp",        "ast_ki",
-      "ast_smoothing", "ast_warmup_epochs", "ast_gain_warmup_epochs", "ast_min_active"};
+      "ast_smoothing", "ast_warmup_epochs", "ast_gain_warmup_epochs", "ast_min_active",
+      "ast_active_multiple", "ast_loss"};
   return keys;
 }
 
@@ -74,10 +84,23 @@ Result<AstOptions> AstOptionsFromJson(const nlohmann::json& j, const AstOptions&
   HADMC_TRY(number("ast_smoothing", o.smoothing));
   HADMC_TRY(number("ast_gain_warmup_epochs", o.gain_warmup_epochs));
   HADMC_TRY(number("ast_min_active", o.min_active_fraction));
-  if (j.contains("ast_warmup_epochs")) {
-    const auto& v = j.at("ast_warmup_epochs");
-    if (!v.is_number_integer()) return Invalid("ast_warmup_epochs must be a whole number");
-    o.warmup_epochs = v.get<int64_t>();
+  auto whole = [&](const char* key, int64_t& out) -> Status {
+    if (!j.contains(key)) return {};
+    if (!j.at(key).is_number_integer()) return Invalid(std::string(key) + " must be a whole number");
+    out = j.at(key).get<int64_t>();
+    return {};
+  };
+  HADMC_TRY(whole("ast_warmup_epochs", o.warmup_epochs));
+  HADMC_TRY(whole("ast_active_multiple", o.active_multiple));
+  if (j.contains("ast_loss")) {
+    const auto& v = j.at("ast_loss");
+    if (v == "active") {
+      o.loss = AstOptions::Loss::kActive;
+    } else if (v == "batch") {
+      o.loss = AstOptions::Loss::kBatch;
+    } else {
+      return Invalid("ast_loss must be \"active\" or \"batch\", got " + v.dump());
+    }
   }
   // The recipe spells the keys with underscores; say so rather than the CLI flag's name.
   if (auto valid = ValidateAstOptions(o); !valid) {

@@ -18,7 +18,7 @@ class CrossEntropyStep : public TrainStep {
                                                at::Reduction::Mean, /*ignore_index=*/-100,
                                                smoothing_);
       optimizer_.zero_grad();
-      loss.backward();
+      (loss_scale_ == 1.0 ? loss : loss * loss_scale_).backward();
       optimizer_.step();
       StepResult r;
       r.samples = batch.labels.size(0);
@@ -33,8 +33,11 @@ class CrossEntropyStep : public TrainStep {
     }
   }
 
+  void SetLossScale(double scale) override { loss_scale_ = scale; }
+
  private:
   const exec::Executor& executor_;
+  double loss_scale_ = 1.0;
   torch::optim::Optimizer& optimizer_;
   double smoothing_;
 };

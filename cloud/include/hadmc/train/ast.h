@@ -57,8 +57,10 @@ at::Tensor Significance(const at::Tensor& logits, const at::Tensor& labels, doub
 constexpr double kSignificanceScaleSmoothing = 0.05;
 
 // Positions (int64, ascending) of the samples with score > threshold, or of the `min_active`
-// highest scores when fewer pass (all of them when min_active >= N).
-at::Tensor SelectActive(const at::Tensor& scores, double threshold, int64_t min_active);
+// highest scores when fewer pass (all of them when min_active >= N). With multiple > 1 the count
+// is then rounded up to a multiple of it (at most N) by taking the next highest scores.
+at::Tensor SelectActive(const at::Tensor& scores, double threshold, int64_t min_active,
+                        int64_t multiple = 1);
 
 // The minimum active count for a batch of n: max(2, ceil(min_active_fraction * n)), at most n.
 int64_t MinActive(const AstOptions& o, int64_t n);

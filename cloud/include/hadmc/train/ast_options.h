@@ -34,13 +34,30 @@ struct AstOptions {
   // Top-k floor: at least max(2, ceil(min_active_fraction * batch)) samples are back-propagated,
   // the most significant ones, whatever the threshold says.
   double min_active_fraction = 0.05;
+  // The active count is rounded up to a multiple of this (with the next most significant
+  // samples), at most the batch. The CPU's convolution kernels (oneDNN) are generated and cached
+  // per input shape, and an active set whose size wanders over ~40 values every step evicts them
+  // from the cache: resnet8's AST step measured 63 ms with re-generated kernels against 52 ms
+  // for the same work at a fixed size (docs/benchmarks.md). 1 = no rounding.
+  int64_t active_multiple = 8;
+  // The loss back-propagated for an active sub-batch of k out of n:
+  //   kActive: the mean over the k active samples (each step as large as a full batch's);
+  //   kBatch:  the sum over the k divided by n: the gradient of the whole batch's mean loss with
+  //            the inactive samples' terms at 0 (steps shrink with the activation rate).
+  enum class Loss { kActive, kBatch };
+  Loss loss = Loss::kActive;
 };
+
+// "active" / "batch".
+const char* LossName(AstOptions::Loss l);
+
 
 // Errors name the option, as the CLI and recipe spell it (--ast-target / ast_target, ...).
 Status ValidateAstOptions(const AstOptions& o);
 
 // Flat recipe keys: ast (bool), ast_target, ast_entropy_weight, ast_kp, ast_ki, ast_smoothing,
-// ast_warmup_epochs, ast_gain_warmup_epochs, ast_min_active. ToJson writes all of them.
+// ast_warmup_epochs, ast_gain_warmup_epochs, ast_min_active, ast_active_multiple,
+// ast_loss ("active" or "batch"). ToJson writes all of them.
 nlohmann::json AstOptionsToJson(const AstOptions& o);
 // Reads the keys `j` has over `defaults` (other keys are ignored: the caller checks unknown
 // keys); a wrong type or range is an error naming the key.

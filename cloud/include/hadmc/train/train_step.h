@@ -42,6 +42,10 @@ class TrainStep {
   // Forward in Mode::kTrain, loss, backward, optimizer update. Errors leave the parameters as
   // they were before the update (or partially updated: the caller then abandons the run).
   virtual Result<StepResult> Run(const data::Batch& batch) = 0;
+  // Multiplies the loss that is back-propagated (not the reported one) by `scale` from the next
+  // Run on (1 by default). Adaptive sparse training sets active / batch for the next sub-batch,
+  // so its gradient is that of the whole batch's mean loss with the inactive samples' terms at 0.
+  virtual void SetLossScale(double scale) = 0;
   // Called before the first batch of each epoch (also a resumed, partial one).
   virtual void BeginEpoch(int64_t /*epoch*/) {}
   // Extra per-epoch fields merged into the epoch's log record (e.g. activation rate).

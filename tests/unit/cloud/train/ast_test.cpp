@@ -125,6 +125,29 @@ TEST(AstSelectTest, ThresholdAndTopKFloor) {
   EXPECT_EQ(MinActive(o, 101), 31);
 }
 
+TEST(AstSelectTest, ActiveCountIsRoundedUpWithTheNextMostSignificant) {
+  const at::Tensor s = torch::tensor({0.1, 2.0, 0.5, 3.0, 0.2, 1.5, 0.05, 0.3, 0.4, 0.6});
+  // Three above 1.0, rounded up to 4: the fourth is the next highest score (0.6 at 9).
+  EXPECT_TRUE(SelectActive(s, 1.0, 2, 4).equal(torch::tensor({1, 3, 5, 9}, torch::kLong)));
+  // Already a multiple: unchanged.
+  EXPECT_TRUE(SelectActive(s, 1.0, 2, 3).equal(torch::tensor({1, 3, 5}, torch::kLong)));
+  // Never more than the batch.
+  EXPECT_EQ(SelectActive(s, 1.0, 2, 8).size(0), 8);
+  EXPECT_EQ(SelectActive(s, 1.0, 2, 16).size(0), 10);
+  // The floor is rounded too.
+  EXPECT_TRUE(SelectActive(s, 10.0, 1, 2).equal(torch::tensor({1, 3}, torch::kLong)));
+  AstOptions o;
+  o.active_multiple = 0;
+  EXPECT_FALSE(ValidateAstOptions(o));
+  EXPECT_FALSE(AstOptionsFromJson({{"ast_active_multiple", 2.5}}));
+  auto j = AstOptionsFromJson({{"ast_active_multiple", 16}, {"ast_loss", "batch"}});
+  ASSERT_TRUE(j);
+  EXPECT_EQ(j->active_multiple, 16);
+  EXPECT_EQ(AstOptionsToJson(*j).at("ast_loss"), "batch");
+  EXPECT_FALSE(AstOptionsFromJson({{"ast_loss", "sum"}}));
+  EXPECT_EQ(j->loss, AstOptions::Loss::kBatch);
+}
+
 TEST(AstSelectTest, SignificanceIsLossPlusWeightedEntropy) {
   const at::Tensor logits = torch::tensor({{2.0, 0.0, 0.0}, {0.0, 0.0, 0.0}});
   const at::Tensor labels = torch::tensor({0, 2}, torch::kLong);
@@ -173,6 +196,7 @@ TEST(AstStepTest, OnlyTheActiveSamplesContributeGradients) {
   AstOptions ast;
   ast.enabled = true;
   ast.target_rate = 0.25;  // first batch: the threshold is the 12th smallest score -> 4 active
+  ast.active_multiple = 1;  // exactly those 4
 
   // The expected active set and update, computed by hand on a copy.
   model::Model ref = model::Clone(m);
@@ -220,6 +244,59 @@ TEST(AstStepTest, OnlyTheActiveSamplesContributeGradients) {
   const TrainStepContext full_context{*full_exec, **full_opt, options};
   ASSERT_TRUE(MakeCrossEntropyStep(full_context)->Run(batch));
   EXPECT_FALSE(testing::SameTensors(full.tensors, ref.tensors, &diff));
+}
+
+TEST(AstStepTest, BatchLossIsTheWholeBatchsMeanWithTheInactiveTermsAtZero) {
+  const data::Dataset d = testing::QuadrantDataset(4, 9);  // 16 samples
+  data::Batch batch;
+  batch.images = (d.images.to(torch::kFloat) / 255.0 - 0.25) / 0.3;
+  batch.labels = d.labels;
+  AstOptions ast;
+  ast.enabled = true;
+  ast.target_rate = 0.25;
+  ast.active_multiple = 1;
+  ast.loss = AstOptions::Loss::kBatch;
+  const double lr = 0.5;
+  TrainOptions options;
+  options.epochs = 1;
+
+  auto run_ast = [&](model::Model& m) {
+    auto exec = exec::Executor::Create(m);
+    exec->EnableGrad(true);
+    auto opt = MakeOptimizer(*exec, {"sgd", lr, 0.0, false, 0.0});
+    const TrainStepContext context{*exec, **opt, options};
+    auto step = MakeAstStep(MakeCrossEntropyStep(context), context, ast);
+    step->BeginEpoch(0);
+    auto r = step->Run(batch);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->backpropagated, 4);
+  };
+  // By hand: the 4 most significant, their summed loss over 16 (= the mean loss of 16 with 12
+  // terms at zero).
+  model::Model ref = testing::TinyModel(5);
+  auto ref_exec = exec::Executor::Create(ref);
+  ref_exec->EnableGrad(true);
+  const at::Tensor scores = Significance(*ref_exec->Run(batch.images, exec::Mode::kInference),
+                                         batch.labels, ast.entropy_weight);
+  const at::Tensor active = std::get<0>(std::get<1>(scores.topk(4)).sort());
+  auto ref_opt = MakeOptimizer(*ref_exec, {"sgd", lr, 0.0, false, 0.0});
+  at::Tensor per_sample = torch::nn::functional::cross_entropy(
+      *ref_exec->Run(batch.images.index_select(0, active), exec::Mode::kTrain),
+      batch.labels.index_select(0, active),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  (*ref_opt)->zero_grad();
+  (per_sample.sum() / 16.0).backward();
+  (*ref_opt)->step();
+
+  model::Model m = testing::TinyModel(5);
+  run_ast(m);
+  std::string diff;
+  EXPECT_TRUE(testing::SameTensors(m.tensors, ref.tensors, &diff, 1e-6)) << diff;
+  // The default (mean over the active samples) takes a 4x larger step: the test can fail.
+  ast.loss = AstOptions::Loss::kActive;
+  model::Model other = testing::TinyModel(5);
+  run_ast(other);
+  EXPECT_FALSE(testing::SameTensors(other.tensors, ref.tensors, &diff, 1e-6));
 }
 
 TEST(AstStepTest, WarmupEpochsTrainOnEverySample) {

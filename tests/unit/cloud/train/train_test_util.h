@@ -94,11 +94,15 @@ inline model::Model TinyModel(uint64_t seed) {
   return m;
 }
 
-inline bool SameTensors(const model::TensorMap& a, const model::TensorMap& b, std::string* diff) {
+// Bit-identical, or with atol > 0 equal to within atol + 1e-5 relative.
+inline bool SameTensors(const model::TensorMap& a, const model::TensorMap& b, std::string* diff,
+                        double atol = 0) {
   if (a.size() != b.size()) return false;
   for (const auto& [name, t] : a) {
     auto it = b.find(name);
-    if (it == b.end() || !torch::equal(t.detach(), it->second.detach())) {
+    const bool same = it != b.end() && (atol > 0 ? t.detach().allclose(it->second.detach(), 1e-5, atol)
+                                                 : torch::equal(t.detach(), it->second.detach()));
+    if (!same) {
       if (diff) *diff = name;
       return false;
     }
