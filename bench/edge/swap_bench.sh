@@ -13,6 +13,13 @@
 #
 #   bash bench/edge/swap_bench.sh                  # resnet18 (45 MB), 10 swaps
 #   ARCH=resnet8 SWAPS=20 bash bench/edge/swap_bench.sh
+#   RATE_FRACTION=0.5 bash bench/edge/swap_bench.sh   # open loop at half the measured capacity
+#
+# The load is closed loop by default (CONCURRENCY clients, each sending its next request when
+# answered: the cores are always busy, the worst case for anything else the daemon does). With
+# RATE_FRACTION set, a 10 s closed-loop run first measures the capacity (requests/s), then every
+# phase sends RATE_FRACTION of it on a fixed schedule (hadmc-loadgen --rate), latencies counted
+# from the scheduled times.
 #
 # Needs a build (scripts/build.sh), curl, jq and python3. Prints a summary; raw files in $OUT.
 set -euo pipefail
@@ -28,6 +35,7 @@ STEADY_S=${STEADY_S:-20}
 IDLE_S=${IDLE_S:-30}
 CONTROL_S=${CONTROL_S:-20}
 CONCURRENCY=${CONCURRENCY:-2}
+RATE_FRACTION=${RATE_FRACTION:-}
 OUT=${OUT:-out/bench/edge-swap}
 DEVICE_PORT=${DEVICE_PORT:-18443}
 ADMIN_PORT=${ADMIN_PORT:-18444}
@@ -119,8 +127,19 @@ wait_for 120 "version 1" edge_serves 1
 sleep 2
 OLD_RSS_1=$(kib VmRSS)
 
-echo "==> bench: steady load on version 1, ${STEADY_S} s, ${CONCURRENCY} clients"
-"${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" \
+LOAD=()  # extra hadmc-loadgen flags of every phase
+LOAD_NOTE="closed loop"
+if [[ -n ${RATE_FRACTION} ]]; then
+  echo "==> bench: capacity, closed loop for 10 s"
+  "${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" \
+    --duration 10 --shape 1,1,28,28 --json >"${OUT}/capacity.json"
+  RATE=$(jq -r --argjson f "${RATE_FRACTION}" '.requests / .seconds * $f' "${OUT}/capacity.json")
+  LOAD=(--rate "${RATE}")
+  LOAD_NOTE="open loop at ${RATE} requests/s (${RATE_FRACTION} of the measured capacity)"
+fi
+
+echo "==> bench: steady load on version 1, ${STEADY_S} s, ${CONCURRENCY} clients, ${LOAD_NOTE}"
+"${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" "${LOAD[@]}" \
   --duration "${STEADY_S}" --shape 1,1,28,28 --csv "${OUT}/steady.csv" --json >"${OUT}/steady.json"
 
 # Control: the same load while a plain CPU hog runs at the background threads' priority (nice 19)
@@ -131,7 +150,7 @@ if ((CONTROL_S > 0)); then
   nice -n 19 sh -c 'while :; do :; done' &
   HOG_PID=$!
   PIDS+=("${HOG_PID}")
-  "${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" \
+  "${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" "${LOAD[@]}" \
     --duration "${CONTROL_S}" --shape 1,1,28,28 --csv "${OUT}/control.csv" --json >"${OUT}/control.json"
   kill "${HOG_PID}"
   wait "${HOG_PID}" 2>/dev/null || true
@@ -139,7 +158,7 @@ fi
 
 echo "==> bench: ${SWAPS} swaps under the same load"
 START_NS=$(date +%s%N)  # the load generator's clock (its CSV times) starts about here
-"${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" \
+"${LOADGEN}" --url "${API_URL}" --ca "${API_CA}" --concurrency "${CONCURRENCY}" "${LOAD[@]}" \
   --duration 100000 --shape 1,1,28,28 --csv "${OUT}/swaps.csv" --json >"${OUT}/swaps.json" &
 LOADGEN_PID=$!
 PIDS+=("${LOADGEN_PID}")
@@ -161,9 +180,9 @@ wait "${LOADGEN_PID}" || true
 grep -h "fetching" "${OUT}/edged.log" | tail -n "${SWAPS}" >"${OUT}/fetches.txt" || true
 
 /usr/bin/python3 - "${OUT}" "${MODEL_BYTES}" "${IDLE_RSS}" "${IDLE_TICKS}" "${HZ}" "${IDLE_S}" \
-  "${OLD_RSS_1}" "${ARCH}" <<'PY'
+  "${OLD_RSS_1}" "${ARCH}" "${LOAD_NOTE}" <<'PY'
 import csv, json, sys
-out, model_bytes, idle_rss, idle_ticks, hz, idle_s, old_rss_1, arch = sys.argv[1:]
+out, model_bytes, idle_rss, idle_ticks, hz, idle_s, old_rss_1, arch, load_note = sys.argv[1:]
 model_mib = int(model_bytes) / 2**20
 
 def rows(path):
@@ -183,7 +202,7 @@ with open(f"{out}/swaps.json") as f:
 # Requests that started while a swap was under way: from the rollout until the daemon served the
 # new version (sync, assemble, load, warm-up, swap), as the bench script timed it.
 during = [l for t, l, s in swaps_csv if s == 200 and any(a <= t <= b for _, a, b, *_ in swaps)]
-print(f"arch {arch}: model file {model_mib:.1f} MiB")
+print(f"arch {arch}: model file {model_mib:.1f} MiB; load: {load_note}")
 print(f"idle, no model: RSS {int(idle_rss)/1024:.1f} MiB, CPU {100*int(idle_ticks)/int(hz)/int(idle_s):.2f}% of one core over {idle_s} s")
 ok_steady = [l for t, l, s in steady if s == 200]
 print(f"steady ({len(steady)} requests, {len(steady)-len(ok_steady)} failed): p99 {p99(ok_steady):.2f} ms")

@@ -1,6 +1,10 @@
-// hadmc-loadgen: closed-loop inference load on an edge daemon's local API (POST /v1/infer), to
-// watch what clients see while the daemon swaps models. Each of --concurrency threads keeps one
-// HTTPS connection alive and sends the next request when the previous answer is read. At the end
+// hadmc-loadgen: inference load on an edge daemon's local API (POST /v1/infer), to watch what
+// clients see while the daemon swaps models. Each of --concurrency threads keeps one HTTPS
+// connection alive. Closed loop by default: a thread sends the next request when the previous
+// answer is read, so the load is as high as the daemon can serve. With --rate R (open loop) the
+// threads send R requests per second in all on a fixed schedule, and a request's latency counts
+// from its scheduled time, so a request that had to wait for a late answer on its connection
+// counts the wait (no coordinated omission). At the end
 // (after --duration, --requests, or SIGINT/SIGTERM) it prints requests ok and failed, latency
 // percentiles and how many answers each served version gave; --csv keeps every request.
 //
@@ -43,6 +47,7 @@ struct Options {
   std::string csv;
   bool json = false;
   int timeout_ms = 10'000;
+  double rate = 0;  // requests per second in all; 0: closed loop
 };
 
 // What the worker threads share.
@@ -64,14 +69,28 @@ struct Run {
   }
 };
 
-// Sends requests until the run ends; returns this connection's records.
+// Sends requests until the run ends; returns this connection's records. `interval` > 0: open
+// loop, one request every `interval` from `first` on, each timed from its scheduled start.
 std::vector<RequestRecord> Work(Run& run, hadmc::net::HttpsClient& client,
-                                const std::string& body) {
+                                const std::string& body, Clock::duration interval,
+                                Clock::time_point first) {
   const hadmc::net::HeaderList headers = {{"Content-Type", "application/json"}};
   std::vector<RequestRecord> records;
+  Clock::time_point scheduled = first;
   while (!run.stop.load()) {
     if (run.max_requests > 0 && run.issued.fetch_add(1) >= run.max_requests) break;
-    const Clock::time_point t0 = Clock::now();
+    Clock::time_point t0 = Clock::now();
+    if (interval.count() > 0) {
+      // Sleep in short steps so SIGINT/SIGTERM still ends the run promptly.
+      while (t0 < scheduled && !run.stop.load()) {
+        std::this_thread::sleep_for(std::min<Clock::duration>(scheduled - t0,
+                                                              std::chrono::milliseconds(100)));
+        t0 = Clock::now();
+      }
+      if (run.stop.load()) break;
+      t0 = scheduled;
+      scheduled += interval;
+    }
     if (run.deadline && t0 >= *run.deadline) break;
     auto r = client.Request("POST", "/v1/infer", body, headers);
     RequestRecord rec;
@@ -120,6 +139,11 @@ int main(int argc, char** argv) {
                  "write one line per request: start_ms (since start), latency_ms, status (0: no "
                  "answer), version");
   app.add_flag("--json", o.json, "print the summary as JSON");
+  app.add_option("--rate", o.rate,
+                 "open loop: send this many requests per second in all, spread evenly over the "
+                 "connections on a fixed schedule; a latency counts from the request's scheduled "
+                 "time (default: closed loop, each connection as fast as it is answered)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--timeout-ms", o.timeout_ms, "per connect, handshake, write and read")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -183,6 +207,8 @@ int main(int argc, char** argv) {
   else
     limit << "until SIGINT/SIGTERM";
   std::cerr << "hadmc-loadgen: " << o.concurrency << " connection(s) to " << o.url << "/v1/infer, "
+            << (o.rate > 0 ? "open loop at " + std::to_string(o.rate) + " requests/s, "
+                           : std::string("closed loop, "))
             << limit.str() << std::endl;
   run.start = Clock::now();
   if (o.duration_s > 0)
@@ -195,9 +221,19 @@ int main(int argc, char** argv) {
   });
   std::vector<std::vector<RequestRecord>> per_thread(clients.size());
   std::vector<std::thread> workers;
+  // Open loop: each connection sends every concurrency / rate seconds, the connections staggered
+  // by 1 / rate so the requests arrive evenly.
+  const Clock::duration interval =
+      o.rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(o.concurrency / o.rate))
+                 : Clock::duration::zero();
   for (size_t i = 0; i < clients.size(); ++i)
     workers.emplace_back([&, i] {
-      per_thread[i] = Work(run, *clients[i], hadmc::edge::loadgen::InferBody(*shape, i + 1));
+      const Clock::time_point first =
+          run.start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(static_cast<double>(i) / std::max(o.rate, 1.0)));
+      per_thread[i] = Work(run, *clients[i], hadmc::edge::loadgen::InferBody(*shape, i + 1),
+                           interval, first);
     });
   for (auto& w : workers) w.join();
   const double seconds = run.Ms(Clock::now()) / 1000.0;
