@@ -22,12 +22,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Whether `target` (a profile name or file) is the profile `hadmc hal detect` gives this machine:
 // the same test PrepareSearch makes, needed before it to pick the target's LUT.
-Result<bool> IsThisMachine(const std::string& target, const hal::DeviceInfo& here) {
-  auto p = std::filesystem::exists(target) ? hal::LoadProfile(target) : hal::FindProfile(target);
-  if (!p) return MakeError(p.error().WithContext("target " + target));
-  return !here.profile.empty() && p->name == here.profile;
-}
-
 Result<CrossPlatformRow> RunTarget(const std::string& target, bool local, const model::Model& base,
                                    const data::Dataset& train, const data::Dataset& test,
                                    const CrossPlatformOptions& o) {
@@ -118,9 +112,10 @@ Result<CrossPlatformExperiment> RunCrossPlatformExperiment(const model::Model& b
   const hal::DeviceInfo here = hal::Detect();
   CrossPlatformExperiment e;
   for (const std::string& target : o.targets) {
-    auto local = IsThisMachine(target, here);
-    if (!local) return MakeError(local.error());
-    auto row = RunTarget(target, *local, base, train, test, o);
+    bool local = false;
+    if (auto p = LoadSearchTarget(target, here, &local); !p)
+      return MakeError(p.error().WithContext(target));
+    auto row = RunTarget(target, local, base, train, test, o);
     if (!row) return MakeError(row.error().WithContext("target " + target));
     e.rows.push_back(std::move(*row));
   }

@@ -19,18 +19,6 @@
 namespace hadmc::search {
 namespace {
 
-Result<hal::HardwareProfile> LoadTarget(const std::string& arg, const hal::DeviceInfo& here,
-                                        bool* local) {
-  const std::string name = arg.empty() ? here.profile : arg;
-  if (name.empty())
-    return MakeError(Errc::kNotFound,
-                     "this machine has no shipped hardware profile; name a target (hadmc hal list)");
-  auto p = std::filesystem::exists(name) ? hal::LoadProfile(name) : hal::FindProfile(name);
-  if (!p) return MakeError(p.error().WithContext("target"));
-  *local = p->name == here.profile;
-  return *local ? hal::ScaledToCores(*p, here.cpu_cores) : *p;
-}
-
 Result<hal::LatencyLut> ReadLut(const std::string& path) {
   std::ifstream in(path);
   if (!in) return MakeError(Errc::kNotFound, "cannot open LUT file " + path);
@@ -42,6 +30,18 @@ Result<hal::LatencyLut> ReadLut(const std::string& path) {
 }
 
 }  // namespace
+
+Result<hal::HardwareProfile> LoadSearchTarget(const std::string& target,
+                                              const hal::DeviceInfo& here, bool* local) {
+  const std::string name = target.empty() ? here.profile : target;
+  if (name.empty())
+    return MakeError(Errc::kNotFound,
+                     "this machine has no shipped hardware profile; name a target (hadmc hal list)");
+  auto p = std::filesystem::exists(name) ? hal::LoadProfile(name) : hal::FindProfile(name);
+  if (!p) return MakeError(p.error().WithContext("target"));
+  *local = !here.profile.empty() && p->name == here.profile;
+  return *local ? hal::ScaledToCores(*p, here.cpu_cores) : *p;
+}
 
 Result<std::unique_ptr<SearchSetup>> PrepareSearch(const model::Model& base,
                                                    const data::Dataset& train,
@@ -59,7 +59,7 @@ Result<std::unique_ptr<SearchSetup>> PrepareSearch(const model::Model& base,
   if (!transform) return MakeError(transform.error());
 
   const hal::DeviceInfo here = hal::Detect();
-  auto profile = LoadTarget(o.target, here, &s->local);
+  auto profile = LoadSearchTarget(o.target, here, &s->local);
   if (!profile) return MakeError(profile.error());
   s->profile = *profile;
 

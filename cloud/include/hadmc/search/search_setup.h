@@ -14,6 +14,7 @@
 
 #include "hadmc/common/error.h"
 #include "hadmc/data/dataset.h"
+#include "hadmc/hal/detect.h"
 #include "hadmc/hal/lut.h"
 #include "hadmc/hal/profile.h"
 #include "hadmc/model/model.h"
@@ -59,6 +60,11 @@ struct SearchSetup {
   Constraints constraints;
   double base_measured_ms = 0;  // the budget's reference when measured here (else 0)
 };
+
+// The target's profile: `target` names a shipped profile or a profile file; empty means this
+// machine's. `*local` says whether it is this machine's profile (then scaled to its cores).
+Result<hal::HardwareProfile> LoadSearchTarget(const std::string& target,
+                                              const hal::DeviceInfo& here, bool* local);
 
 // Errors: a model without recorded normalization, an unknown target, a bad LUT file, empty data.
 Result<std::unique_ptr<SearchSetup>> PrepareSearch(const model::Model& base,
