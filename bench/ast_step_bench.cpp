@@ -59,6 +59,19 @@ double MinorFaults() {
   return static_cast<double>(u.ru_minflt);
 }
 
+// A model with autograd on and the trainer's SGD, ready for a TrainStep.
+struct Training {
+  explicit Training(const std::string& arch) : m(Build(arch)), ex(*exec::Executor::Create(m)) {
+    ex.EnableGrad(true);
+    opt = std::move(*train::MakeOptimizer(ex, {"sgd", 0.01, 0.9, true, 5e-4}));
+  }
+  train::TrainStepContext Context() { return {ex, *opt, options}; }
+  model::Model m;
+  exec::Executor ex;
+  std::unique_ptr<torch::optim::Optimizer> opt;
+  train::TrainOptions options;
+};
+
 data::Batch RandomBatch(int64_t n) {
   data::Batch b;
   b.images = torch::randn({n, 1, 28, 28});
@@ -67,13 +80,8 @@ data::Batch RandomBatch(int64_t n) {
 }
 
 void Train(benchmark::State& state, const std::string& arch, double share) {
-  model::Model m = Build(arch);
-  auto ex = exec::Executor::Create(m);
-  ex->EnableGrad(true);
-  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
-  train::TrainOptions options;
-  const train::TrainStepContext context{*ex, **opt, options};
-  auto step = train::MakeCrossEntropyStep(context);
+  Training t(arch);
+  auto step = train::MakeCrossEntropyStep(t.Context());
   const data::Batch b = RandomBatch(static_cast<int64_t>(BatchOf(arch) * share));
   for (auto _ : state) benchmark::DoNotOptimize(step->Run(b));
   state.counters["samples"] = static_cast<double>(b.labels.size(0));
@@ -82,13 +90,8 @@ void Train(benchmark::State& state, const std::string& arch, double share) {
 // Like Train at 30%, but the sub-batch size changes every step (the 30% +- 8 an AST step sees),
 // cycling through `sizes` distinct sizes: do kernels set up per input shape cost time?
 void TrainVarying(benchmark::State& state, const std::string& arch, int64_t sizes) {
-  model::Model m = Build(arch);
-  auto ex = exec::Executor::Create(m);
-  ex->EnableGrad(true);
-  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
-  train::TrainOptions options;
-  const train::TrainStepContext context{*ex, **opt, options};
-  auto step = train::MakeCrossEntropyStep(context);
+  Training t(arch);
+  auto step = train::MakeCrossEntropyStep(t.Context());
   const auto base = static_cast<int64_t>(BatchOf(arch) * 0.3) - sizes / 2;
   std::vector<data::Batch> batches;
   for (int64_t i = 0; i < sizes; ++i) batches.push_back(RandomBatch(base + i));
@@ -101,33 +104,23 @@ void TrainVarying(benchmark::State& state, const std::string& arch, int64_t size
 // The two parts of an AST step run back to back without the step's selection code: a scoring
 // forward over the batch (inference mode), then a training step on a fixed 30% of it.
 void ScoreThenTrain(benchmark::State& state, const std::string& arch) {
-  model::Model m = Build(arch);
-  auto ex = exec::Executor::Create(m);
-  ex->EnableGrad(true);
-  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
-  train::TrainOptions options;
-  const train::TrainStepContext context{*ex, **opt, options};
-  auto step = train::MakeCrossEntropyStep(context);
+  Training t(arch);
+  auto step = train::MakeCrossEntropyStep(t.Context());
   const data::Batch b = RandomBatch(BatchOf(arch));
   const data::Batch sub = RandomBatch(static_cast<int64_t>(BatchOf(arch) * 0.3));
   const double faults = MinorFaults();
   for (auto _ : state) {
-    benchmark::DoNotOptimize(ex->Run(b.images, exec::Mode::kInference));
+    benchmark::DoNotOptimize(t.ex.Run(b.images, exec::Mode::kInference));
     benchmark::DoNotOptimize(step->Run(sub));
   }
   state.counters["faults"] = (MinorFaults() - faults) / static_cast<double>(state.iterations());
 }
 
 void Ast(benchmark::State& state, const std::string& arch) {
-  model::Model m = Build(arch);
-  auto ex = exec::Executor::Create(m);
-  ex->EnableGrad(true);
-  auto opt = train::MakeOptimizer(*ex, {"sgd", 0.01, 0.9, true, 5e-4});
-  train::TrainOptions options;
+  Training t(arch);
   train::AstOptions ast;
   ast.enabled = true;
-  const train::TrainStepContext context{*ex, **opt, options};
-  auto step = train::MakeAstStep(train::MakeCrossEntropyStep(context), context, ast);
+  auto step = train::MakeAstStep(train::MakeCrossEntropyStep(t.Context()), t.Context(), ast);
   step->BeginEpoch(0);
   const data::Batch b = RandomBatch(BatchOf(arch));
   int64_t active = 0, steps = 0;
