@@ -96,12 +96,14 @@ json SummaryToJson(const LoadSummary& s) {
           {"first_error", s.first_error}};
 }
 
-std::string CsvHeader() { return "start_ms,latency_ms,status,version"; }
+std::string CsvHeader() { return "start_ms,latency_ms,status,version,send_late_ms"; }
 
 std::string CsvLine(const RequestRecord& r) {
   char line[128];
   std::snprintf(line, sizeof line, "%.3f,%.3f,%d,", r.start_ms, r.latency_ms, r.status);
-  return r.version >= 0 ? line + std::to_string(r.version) : std::string(line);
+  char late[32];
+  std::snprintf(late, sizeof late, ",%.3f", r.send_late_ms);
+  return line + (r.version >= 0 ? std::to_string(r.version) : std::string()) + late;
 }
 
 Result<std::vector<int64_t>> ParseShape(const std::string& text) {

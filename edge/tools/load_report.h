@@ -19,6 +19,9 @@ struct RequestRecord {
   double latency_ms = 0;  // until the whole answer was read (or the transport failed)
   int status = 0;         // HTTP status; 0: transport or TLS error (no answer)
   int64_t version = -1;   // the "version" the answer names; -1: none (a failure)
+  // Open loop: how late the request was sent after its scheduled start (the previous answer on
+  // its connection came late, or the load generator's thread woke late). Part of latency_ms.
+  double send_late_ms = 0;
 };
 
 struct LoadSummary {

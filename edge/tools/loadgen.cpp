@@ -78,6 +78,7 @@ std::vector<RequestRecord> Work(Run& run, hadmc::net::HttpsClient& client,
   std::vector<RequestRecord> records;
   Clock::time_point scheduled = first;
   while (!run.stop.load()) {
+    double late_ms = 0;
     if (run.max_requests > 0 && run.issued.fetch_add(1) >= run.max_requests) break;
     Clock::time_point t0 = Clock::now();
     if (interval.count() > 0) {
@@ -88,6 +89,7 @@ std::vector<RequestRecord> Work(Run& run, hadmc::net::HttpsClient& client,
         t0 = Clock::now();
       }
       if (run.stop.load()) break;
+      late_ms = std::chrono::duration<double, std::milli>(t0 - scheduled).count();
       t0 = scheduled;
       scheduled += interval;
     }
@@ -95,6 +97,7 @@ std::vector<RequestRecord> Work(Run& run, hadmc::net::HttpsClient& client,
     auto r = client.Request("POST", "/v1/infer", body, headers);
     RequestRecord rec;
     rec.start_ms = run.Ms(t0);
+    rec.send_late_ms = late_ms;
     rec.latency_ms = run.Ms(Clock::now()) - rec.start_ms;
     if (!r) {
       run.NoteError(r.error().message());
@@ -137,7 +140,8 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--csv", o.csv,
                  "write one line per request: start_ms (since start), latency_ms, status (0: no "
-                 "answer), version");
+                 "answer), version, send_late_ms (open loop: how late it was sent after its "
+                 "scheduled start)");
   app.add_flag("--json", o.json, "print the summary as JSON");
   app.add_option("--rate", o.rate,
                  "open loop: send this many requests per second in all, spread evenly over the "

@@ -62,9 +62,9 @@ TEST(LoadReportTest, EmptyRunSummarizesToZeros) {
 }
 
 TEST(LoadReportTest, CsvLines) {
-  EXPECT_EQ(CsvHeader(), "start_ms,latency_ms,status,version");
-  EXPECT_EQ(CsvLine({12.5, 3.25, 200, 2}), "12.500,3.250,200,2");
-  EXPECT_EQ(CsvLine({1, 2, 0, -1}), "1.000,2.000,0,");
+  EXPECT_EQ(CsvHeader(), "start_ms,latency_ms,status,version,send_late_ms");
+  EXPECT_EQ(CsvLine({12.5, 3.25, 200, 2}), "12.500,3.250,200,2,0.000");
+  EXPECT_EQ(CsvLine({1, 2, 0, -1, 0.25}), "1.000,2.000,0,,0.250");
 }
 
 TEST(LoadReportTest, ParseShape) {
