@@ -8,6 +8,7 @@
 //   build/bench/inprocess_latency_bench --time a.hmc,b.hmc --train-model base.hmc [--steps 40] [--evaluations 300]
 #include <torch/torch.h>
 
+#include <CLI/CLI.hpp>
 #include <malloc.h>
 
 #include <iomanip>
@@ -23,14 +24,6 @@
 namespace {
 
 using hadmc::model::Model;
-
-std::vector<std::string> Split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 void TimeAll(const std::string& when, const std::vector<Model>& models,
              const std::vector<std::string>& names) {
@@ -53,26 +46,22 @@ void TimeAll(const std::string& when, const std::vector<Model>& models,
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string time_list, train_path;
+  std::vector<std::string> time_list;
+  std::string train_path;
   int steps = 40, evaluations = 300;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--time") time_list = value;
-    else if (flag == "--train-model") train_path = value;
-    else if (flag == "--steps") steps = std::stoi(value);
-    else if (flag == "--evaluations") evaluations = std::stoi(value);
-    else {
-      std::cerr << "unknown flag " << flag << "\n";
-      return 2;
-    }
-  }
-  if (time_list.empty() || train_path.empty()) {
-    std::cerr << "usage: inprocess_latency_bench --time a.hmc,b.hmc --train-model base.hmc\n";
-    return 2;
-  }
+  CLI::App app{"Does a process's own history change the latency it measures?"};
+  app.add_option("--time", time_list, "models to time (.hmc), comma-separated")
+      ->delimiter(',')
+      ->required();
+  app.add_option("--train-model", train_path, "the model the training-like workload runs")
+      ->required();
+  app.add_option("--steps", steps, "training steps")->capture_default_str();
+  app.add_option("--evaluations", evaluations, "executors created, run and dropped")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
   std::vector<Model> models;
   std::vector<std::string> names;
-  for (const std::string& p : Split(time_list)) {
+  for (const std::string& p : time_list) {
     auto m = hadmc::model::LoadHmc(p);
     if (!m) {
       std::cerr << m.error().String() << "\n";
