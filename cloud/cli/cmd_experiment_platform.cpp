@@ -4,6 +4,7 @@
 // `hadmc experiment cross-platform --model base.hmc --latency-fraction 0.5 --targets
 //  x86_cpu,jetson_orin --out-dir DIR`: one search per target device class, each under the same
 // fraction of its own base latency (search/cross_platform_experiment.h).
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -137,6 +138,11 @@ void RunCrossPlatformCommand(CrossPlatformCommand& c) {
   std::cout << "\n"
             << table << "wrote " << c.out_dir
             << "/cross-platform.md, cross-platform.json, cross-platform.svg and <target>.hmc\n";
+  const auto failed = std::count_if(e->rows.begin(), e->rows.end(),
+                                    [](const search::CrossPlatformRow& r) { return !r.error.empty(); });
+  if (failed > 0)
+    Fail(std::to_string(failed) + " of " + std::to_string(e->rows.size()) +
+         " targets failed (their rows say why); the others are in the report");
 }
 
 void RegisterCrossPlatform(CLI::App* experiment, const GlobalOptions& g) {

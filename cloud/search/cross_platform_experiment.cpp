@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "hadmc/common/format.h"
+#include "hadmc/common/log.h"
 #include "hadmc/common/svg_plot.h"
 #include "hadmc/hal/detect.h"
 #include "hadmc/hal/profile.h"
@@ -110,14 +111,29 @@ Result<CrossPlatformExperiment> RunCrossPlatformExperiment(const model::Model& b
     return MakeError(Errc::kInvalidArgument,
                      "latency_fraction: the budget is a fraction in (0, 1] of each target's base");
   const hal::DeviceInfo here = hal::Detect();
+  std::vector<bool> local(o.targets.size(), false);
+  for (size_t i = 0; i < o.targets.size(); ++i) {
+    bool here_too = false;
+    if (auto p = LoadSearchTarget(o.targets[i], here, &here_too); !p)
+      return MakeError(p.error().WithContext(o.targets[i]));
+    local[i] = here_too;
+  }
   CrossPlatformExperiment e;
-  for (const std::string& target : o.targets) {
-    bool local = false;
-    if (auto p = LoadSearchTarget(target, here, &local); !p)
-      return MakeError(p.error().WithContext(target));
-    auto row = RunTarget(target, local, base, train, test, o);
-    if (!row) return MakeError(row.error().WithContext("target " + target));
-    e.rows.push_back(std::move(*row));
+  for (size_t i = 0; i < o.targets.size(); ++i) {
+    auto row = RunTarget(o.targets[i], local[i], base, train, test, o);
+    if (row) {
+      e.rows.push_back(std::move(*row));
+      continue;
+    }
+    // One target's failure (a bad LUT file, a failing evaluation) is that row's result; the
+    // others still run.
+    Log().warn("experiment cross-platform: target {} failed: {}", o.targets[i],
+               row.error().message());
+    CrossPlatformRow failed;
+    failed.target = o.targets[i];
+    failed.local = local[i];
+    failed.error = row.error().message();
+    e.rows.push_back(std::move(failed));
   }
   return e;
 }
@@ -137,6 +153,15 @@ std::string CrossPlatformMarkdown(const CrossPlatformExperiment& e) {
         "(estimate) | per-layer precision |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const CrossPlatformRow& r : e.rows) {
+    if (!r.error.empty()) {
+      std::string why = r.error;
+      for (size_t at = why.find('|'); at != std::string::npos; at = why.find('|', at + 2))
+        why.replace(at, 1, "\\|");
+      md << "| " << r.target << " | **failed**: " << why << " |";
+      for (int cell = 0; cell < 10; ++cell) md << " |";
+      md << "\n";
+      continue;
+    }
     const FinalCheck& f = r.final_check;
     const Objectives& b = r.best.evaluation.objectives;
     md << "| " << r.target << (r.local ? " (this machine)" : "") << " | " << r.latency_source
@@ -153,7 +178,8 @@ std::string CrossPlatformMarkdown(const CrossPlatformExperiment& e) {
   }
   md << "\n| target | LUT | episodes | search s |\n|---|---|---|---|\n";
   for (const CrossPlatformRow& r : e.rows)
-    md << "| " << r.target << " | " << r.lut_detail << " | " << r.episodes << " | "
+    if (r.error.empty())
+      md << "| " << r.target << " | " << r.lut_detail << " | " << r.episodes << " | "
        << FormatFixed(r.search_seconds, 0) << " |\n";
   return md.str();
 }
@@ -161,6 +187,10 @@ std::string CrossPlatformMarkdown(const CrossPlatformExperiment& e) {
 nlohmann::json CrossPlatformJson(const CrossPlatformExperiment& e) {
   nlohmann::json targets = nlohmann::json::array();
   for (const CrossPlatformRow& r : e.rows) {
+    if (!r.error.empty()) {
+      targets.push_back({{"target", r.target}, {"target_is_this_machine", r.local}, {"error", r.error}});
+      continue;
+    }
     const FinalCheck& f = r.final_check;
     const Objectives& b = r.best.evaluation.objectives;
     nlohmann::json base_ms = {{"predicted", r.base_predicted_ms}};
@@ -201,7 +231,7 @@ Status WriteCrossPlatformPlot(const CrossPlatformExperiment& e, const std::strin
   po.y_label = "speed-up, x";
   for (size_t i = 0; i < e.rows.size(); ++i) {
     const CrossPlatformRow& r = e.rows[i];
-    const double best = r.best.evaluation.objectives.latency_ms;
+    const double best = r.error.empty() ? r.best.evaluation.objectives.latency_ms : 0;
     po.x_categories.push_back(r.target);
     projected.x.push_back(static_cast<double>(i));
     projected.y.push_back(best > 0 ? r.base_predicted_ms / best : kNaN);

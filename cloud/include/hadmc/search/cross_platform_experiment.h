@@ -41,6 +41,9 @@ struct CrossPlatformOptions {
 
 struct CrossPlatformRow {
   std::string target;
+  // Non-empty: this target's search or check failed (why); the fields below are unset. The
+  // other targets still run.
+  std::string error;
   bool local = false;          // the target is this machine
   std::string latency_source;  // "measured here", "LUT file" or "roofline projection"
   std::string lut_detail;      // SearchSetup::lut_source (file and rows, or kernels timed)
@@ -60,7 +63,9 @@ struct CrossPlatformExperiment {
   std::vector<CrossPlatformRow> rows;  // in options.targets order
 };
 
-// Errors: no targets, no latency_fraction, an unknown target, a bad LUT file, a failing search.
+// Errors: no targets, no latency_fraction, an unknown target (all are checked before the first
+// search). A target whose search fails (a bad LUT file, a failing evaluation) gets a row with its
+// error and the others still run.
 Result<CrossPlatformExperiment> RunCrossPlatformExperiment(const model::Model& base,
                                                            const data::Dataset& train,
                                                            const data::Dataset& test,

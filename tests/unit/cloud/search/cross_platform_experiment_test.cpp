@@ -100,6 +100,38 @@ TEST(CrossPlatformExperimentTest, OneRowPerTargetSayingWhereItsLatenciesComeFrom
   }
 }
 
+// A target whose search fails (here: its LUT file is not JSON) is that row's result; the next
+// target still runs, and the report and JSON say which failed and why.
+TEST(CrossPlatformExperimentTest, AFailingTargetGetsItsErrorInItsRowAndTheOthersStillRun) {
+  Fixture f = testing_util::Make();
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
+                                    ("hadmc_cross_platform_bad_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "jetson_orin.json") << "{ not json | at all";
+  CrossPlatformOptions o = TinyOptions({"jetson_orin", "mlu370"});
+  o.lut_dir = dir.string();
+  o.search.episodes = 1;
+  o.search.rollout_episodes = 1;
+  auto e = RunCrossPlatformExperiment(f.base, f.data, f.data, o);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(e) << e.error().String();
+  ASSERT_EQ(e->rows.size(), 2u);
+  EXPECT_EQ(e->rows[0].target, "jetson_orin");
+  EXPECT_NE(e->rows[0].error.find("not JSON"), std::string::npos) << e->rows[0].error;
+  EXPECT_TRUE(e->rows[1].error.empty()) << e->rows[1].error;
+  EXPECT_EQ(e->rows[1].latency_source, "roofline projection");
+  EXPECT_GT(e->rows[1].episodes, 0);
+
+  const std::string md = CrossPlatformMarkdown(*e);
+  EXPECT_NE(md.find("| jetson_orin | **failed**: "), std::string::npos) << md;
+  const nlohmann::json j = CrossPlatformJson(*e);
+  EXPECT_TRUE(j.at("targets").at(0).contains("error"));
+  EXPECT_FALSE(j.at("targets").at(1).contains("error"));
+  // An unknown target is refused before any search runs.
+  EXPECT_FALSE(RunCrossPlatformExperiment(f.base, f.data, f.data,
+                                          TinyOptions({"mlu370", "no_such_device"})));
+}
+
 TEST(CrossPlatformExperimentTest, ATargetWithoutALutIsARooflineProjection) {
   Fixture f = testing_util::Make();
   CrossPlatformOptions o = TinyOptions({"mlu370"});
