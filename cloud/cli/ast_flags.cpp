@@ -43,10 +43,7 @@ void AddAstFlags(CLI::App* cmd, AstFlags& f) {
       "ast_active_multiple");
   add(cmd->add_option_function<std::string>(
              "--ast-loss",
-             [&o](const std::string& v) {
-               o.loss = v == "batch" ? train::AstOptions::Loss::kBatch
-                                     : train::AstOptions::Loss::kActive;
-             },
+             [&o](const std::string& v) { o.loss = *train::LossFromName(v); },
              "loss of an active sub-batch: 'active' (mean over the active samples) or 'batch' "
              "(their sum over the whole batch's size: the full batch's mean loss with the "
              "inactive terms at 0) (active)")

@@ -180,7 +180,7 @@ std::string CrossPlatformMarkdown(const CrossPlatformExperiment& e) {
   for (const CrossPlatformRow& r : e.rows)
     if (r.error.empty())
       md << "| " << r.target << " | " << r.lut_detail << " | " << r.episodes << " | "
-       << FormatFixed(r.search_seconds, 0) << " |\n";
+         << FormatFixed(r.search_seconds, 0) << " |\n";
   return md.str();
 }
 

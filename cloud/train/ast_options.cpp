@@ -17,6 +17,12 @@ const char* LossName(AstOptions::Loss l) {
   return l == AstOptions::Loss::kBatch ? "batch" : "active";
 }
 
+std::optional<AstOptions::Loss> LossFromName(const std::string& name) {
+  for (auto l : {AstOptions::Loss::kActive, AstOptions::Loss::kBatch})
+    if (name == LossName(l)) return l;
+  return std::nullopt;
+}
+
 Status ValidateAstOptions(const AstOptions& o) {
   if (!InUnitInterval(o.target_rate))
     return Invalid("--ast-target must be in (0, 1], got " + std::to_string(o.target_rate));
@@ -94,13 +100,9 @@ Result<AstOptions> AstOptionsFromJson(const nlohmann::json& j, const AstOptions&
   HADMC_TRY(whole("ast_active_multiple", o.active_multiple));
   if (j.contains("ast_loss")) {
     const auto& v = j.at("ast_loss");
-    if (v == "active") {
-      o.loss = AstOptions::Loss::kActive;
-    } else if (v == "batch") {
-      o.loss = AstOptions::Loss::kBatch;
-    } else {
-      return Invalid("ast_loss must be \"active\" or \"batch\", got " + v.dump());
-    }
+    const auto loss = v.is_string() ? LossFromName(v.get<std::string>()) : std::nullopt;
+    if (!loss) return Invalid("ast_loss must be \"active\" or \"batch\", got " + v.dump());
+    o.loss = *loss;
   }
   // The recipe spells the keys with underscores; say so rather than the CLI flag's name.
   if (auto valid = ValidateAstOptions(o); !valid) {

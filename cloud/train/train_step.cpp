@@ -37,9 +37,9 @@ class CrossEntropyStep : public TrainStep {
 
  private:
   const exec::Executor& executor_;
-  double loss_scale_ = 1.0;
   torch::optim::Optimizer& optimizer_;
   double smoothing_;
+  double loss_scale_ = 1.0;
 };
 
 }  // namespace

@@ -233,9 +233,10 @@ int main(int argc, char** argv) {
                  : Clock::duration::zero();
   for (size_t i = 0; i < clients.size(); ++i)
     workers.emplace_back([&, i] {
+      const double offset_s = o.rate > 0 ? static_cast<double>(i) / o.rate : 0.0;
       const Clock::time_point first =
           run.start + std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::duration<double>(static_cast<double>(i) / std::max(o.rate, 1.0)));
+                          std::chrono::duration<double>(offset_s));
       per_thread[i] = Work(run, *clients[i], hadmc::edge::loadgen::InferBody(*shape, i + 1),
                            interval, first);
     });

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -48,9 +50,9 @@ struct AstOptions {
   Loss loss = Loss::kActive;
 };
 
-// "active" / "batch".
+// "active" / "batch", and back (nullopt for any other name).
 const char* LossName(AstOptions::Loss l);
-
+std::optional<AstOptions::Loss> LossFromName(const std::string& name);
 
 // Errors name the option, as the CLI and recipe spell it (--ast-target / ast_target, ...).
 Status ValidateAstOptions(const AstOptions& o);
