@@ -131,12 +131,14 @@ Result<EdgedConfig> ParseEdgedConfig(const json& j, const std::string& where,
   HADMC_TRY(api.Known({"address", "port"}));
   HADMC_TRY(api.Str("address", c.api_address, false));
   HADMC_TRY(api.Int("port", c.api_port, 1, 65535));
-  HADMC_TRY(profile.Known({"enabled", "runs", "threads", "max_duty_cycle", "jobs_interval_s"}));
+  HADMC_TRY(profile.Known(
+      {"enabled", "runs", "threads", "max_duty_cycle", "jobs_interval_s", "quiet_s"}));
   HADMC_TRY(profile.Bool("enabled", c.profile_enabled));
   HADMC_TRY(profile.Int("runs", c.profile_runs, 1, 10000));
   HADMC_TRY(profile.Int("threads", c.profile_threads, 1, 1024));
   HADMC_TRY(profile.Num("max_duty_cycle", c.profile_max_duty_cycle, 0.01, 1));
   HADMC_TRY(profile.Int("jobs_interval_s", c.profile_jobs_interval_s, 0, 86400));
+  HADMC_TRY(profile.Num("quiet_s", c.profile_quiet_s, 0, 86400));
   for (std::string* p : {&c.ca_file, &c.cert_file, &c.key_file, &c.state_dir}) *p = Resolve(base_dir, *p);
   for (std::string& k : c.pinned_keys) k = Resolve(base_dir, k);
   return c;

@@ -371,6 +371,7 @@ Status Daemon::Reload(const EdgedConfig& next) {
   config_.profile_threads = next.profile_threads;
   config_.profile_max_duty_cycle = next.profile_max_duty_cycle;
   config_.profile_jobs_interval_s = next.profile_jobs_interval_s;
+  config_.profile_quiet_s = next.profile_quiet_s;
   runtime_.SetMaxLatencyRatio(next.max_latency_ratio);
   Log().info("edged: config reloaded (poll every {} s, jitter {}, backoff up to {} s)",
              config_.poll_interval_s, config_.jitter, config_.max_backoff_s);
@@ -396,14 +397,36 @@ void Daemon::ProfileIfDue(const EdgedConfig& c) {
   o.runs = c.profile_runs;
   o.threads = c.profile_threads;
   o.max_duty_cycle = c.profile_max_duty_cycle;
-  // Timing a big model takes a while: keep the watchdog fed, and give way at once to a stop or
-  // an operator's rollback (the version is then profiled at a later turn).
-  const auto keep_going = [this] {
-    Notify("WATCHDOG=1");
-    return !stop_ && !rollback_requested_;
-  };
+  // Timing waits for a quiet spell (profile.quiet_s) unless an operator asked for it: timings
+  // under traffic measure the contention, and a long profile at low priority would hold the
+  // next sync back.
+  const auto now = std::chrono::steady_clock::now();
+  const uint64_t served = api_->requests();
+  if (served != quiet_requests_) {
+    quiet_requests_ = served;
+    quiet_since_ = now;
+  }
+  const bool wait_for_quiet = c.profile_quiet_s > 0 && !requested;
   auto m = runtime_.Active();
-  if (m && (requested || !profiled_.count(m->version))) {
+  const bool version_due = m && (requested || !profiled_.count(m->version));
+  const bool jobs_due = c.profile_jobs_interval_s > 0 && now >= next_jobs_check_;
+  if (wait_for_quiet && (version_due || jobs_due) &&
+      now - quiet_since_ < std::chrono::duration<double>(c.profile_quiet_s)) {
+    if (!waiting_logged_)
+      Log().info("edged: profiling waits until the API has served no inference for {} s",
+                 c.profile_quiet_s);
+    waiting_logged_ = true;
+    return;
+  }
+  waiting_logged_ = false;
+  // Timing a big model takes a while: keep the watchdog fed, and give way at once to a stop, an
+  // operator's rollback or (while waiting for quiet) an inference (the version is then profiled
+  // at a later turn).
+  const auto keep_going = [this, wait_for_quiet, served] {
+    Notify("WATCHDOG=1");
+    return !stop_ && !rollback_requested_ && !(wait_for_quiet && api_->requests() != served);
+  };
+  if (version_due) {
     auto r = profiler_->ProfileAndReport(*m, o, keep_going);
     if (!r && hal::IsCancelled(r.error())) {
       Log().info("edged: profiling version {} stopped", m->version);
@@ -421,8 +444,7 @@ void Daemon::ProfileIfDue(const EdgedConfig& c) {
       api_->CountProfileRun(r.has_value());
     }
   }
-  const auto now = std::chrono::steady_clock::now();
-  if (c.profile_jobs_interval_s <= 0 || now < next_jobs_check_ || stop_) return;
+  if (!jobs_due || stop_) return;
   next_jobs_check_ = now + std::chrono::seconds(c.profile_jobs_interval_s);
   auto answered = profiler_->AnswerJobs(o, m ? m->version : 0, keep_going);
   if (!answered && hal::IsCancelled(answered.error())) {

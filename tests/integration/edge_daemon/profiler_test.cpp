@@ -2,6 +2,7 @@
 // model it serves and answering a profiling job, the cloud's LUT serving the measured rows.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -39,6 +40,7 @@ class ProfilerDaemonTest : public server::testing::CloudServerTest {
     c.profile_runs = 5;  // the shipped default is 50; 5 keeps the test fast
     c.profile_max_duty_cycle = 0.5;
     c.profile_jobs_interval_s = 1;
+    c.profile_quiet_s = 0;  // these tests send no inferences; ProfilingWaitsForAQuietSpell does
     return c;
   }
   static bool WaitFor(const std::function<bool()>& done, int seconds = 60) {
@@ -119,6 +121,47 @@ TEST_F(ProfilerDaemonTest, TheEdgeProfilesItsModelAndTheCloudLutServesTheRows) {
   ASSERT_TRUE(again) << again.error().String();
   EXPECT_EQ(again->status, 202) << again->body;
   EXPECT_TRUE(WaitFor([&] { return Metric(*api, reported) > before; }));
+  (*d)->Stop();
+  loop.join();
+}
+
+// profile.quiet_s: while inferences keep arriving (every 100 ms here, from before the model is
+// served) nothing is timed; once they stop for quiet_s the version is profiled. Without the wait
+// resnet8 is profiled within a second of being served.
+TEST_F(ProfilerDaemonTest, ProfilingWaitsForAQuietSpell) {
+  ASSERT_EQ(PublishToStable(testing::ZooModelBytes("resnet8", 1)), 1u);
+  EdgedConfig c = Config();
+  c.profile_quiet_s = 1;
+  c.profile_jobs_interval_s = 0;
+  auto d = Daemon::Create(c);
+  ASSERT_TRUE(d) << d.error().String();
+  ASSERT_TRUE((*d)->Start());
+  const Daemon& daemon = **d;
+  std::atomic<bool> traffic{true};
+  std::atomic<int> answered{0};
+  std::thread sender([&] {
+    auto api = Api(daemon);
+    const json req = {{"shape", {1, 1, 28, 28}}, {"data", std::vector<float>(28 * 28, 0.25f)}};
+    while (api && traffic) {
+      auto r = api->Request("POST", "/v1/infer", req.dump(), {{"Content-Type", "application/json"}});
+      if (r && r->status == 200) ++answered;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::thread loop([&] { (*d)->Run(); });
+  EXPECT_TRUE(WaitFor([&] { return daemon.runtime().Active() != nullptr; })) << daemon.last_error();
+  std::this_thread::sleep_for(std::chrono::seconds(4));  // four polls, none of them quiet
+  EXPECT_GT(answered.load(), 20);
+  EXPECT_TRUE(Lut()["rows"].empty());
+  auto api = Api(daemon);
+  ASSERT_TRUE(api);
+  auto status = api->Request("GET", "/v1/status");
+  ASSERT_TRUE(status && status->status == 200);
+  EXPECT_TRUE(json::parse(status->body)["last_profile"].is_null()) << status->body;
+
+  traffic = false;
+  sender.join();
+  EXPECT_TRUE(WaitFor([&] { return !Lut()["rows"].empty(); }, 30));
   (*d)->Stop();
   loop.join();
 }

@@ -103,6 +103,10 @@ class Daemon {
   std::set<uint64_t> profiled_;  // versions profiled by this process
   std::chrono::steady_clock::time_point next_jobs_check_{};
   uint64_t jobs_answered_ = 0;
+  // The quiet spell (profile.quiet_s): the inference count last seen and since when it is so.
+  uint64_t quiet_requests_ = 0;
+  std::chrono::steady_clock::time_point quiet_since_ = std::chrono::steady_clock::now();
+  bool waiting_logged_ = false;  // "waiting for a quiet spell" is logged once per wait
 };
 
 }  // namespace hadmc::edge

@@ -50,6 +50,12 @@ struct EdgedConfig {
   int profile_threads = 1;
   double profile_max_duty_cycle = 0.25;  // share of one core the timing may use, (0, 1]
   int profile_jobs_interval_s = 300;     // how often to ask for profiling jobs; 0: never
+  // Timing waits for a quiet spell: it starts once the local API has served no inference for
+  // this long, and stops (to be done at a later turn) when one arrives. Timings taken while the
+  // device serves measure the contention, not the kernels (resnet18 end to end: 184 ms under
+  // a saturating load against 5.7 ms idle), and a long profile at low priority under load held
+  // the next sync back by minutes. 0: time whatever the traffic. POST /v1/profile does not wait.
+  double profile_quiet_s = 2;
 };
 
 // `where` names the source in errors ("/etc/hadmc/edged.json"); `base_dir` resolves relative
