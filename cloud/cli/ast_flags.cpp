@@ -49,6 +49,11 @@ void AddAstFlags(CLI::App* cmd, AstFlags& f) {
              "inactive terms at 0) (active)")
           ->check(CLI::IsMember({"active", "batch"})),
       "ast_loss");
+  add(cmd->add_option("--ast-train-batch", o.train_batch,
+                      "gather the active samples of successive batches and train them this many "
+                      "at a time, so small active sets run at full-batch efficiency (0: train "
+                      "each batch's active samples at once) (0)"),
+      "ast_train_batch");
 }
 
 nlohmann::json GivenAstFlags(const AstFlags& f) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace hadmc::train {
 
@@ -178,7 +179,9 @@ class AstStep : public TrainStep {
       controller_.Start(std::get<0>(scores.kthvalue(k)).item<double>());
     }
     const double threshold = controller_.threshold();
-    const at::Tensor active = SelectActive(scores, threshold, MinActive(o_, n), o_.active_multiple);
+    const bool gather = o_.train_batch > 0;
+    const at::Tensor active =
+        SelectActive(scores, threshold, MinActive(o_, n), gather ? 1 : o_.active_multiple);
     const int64_t k = active.size(0);
 
     StepResult r;
@@ -194,7 +197,9 @@ class AstStep : public TrainStep {
     inner_->SetLossScale(o_.loss == AstOptions::Loss::kBatch
                              ? loss_scale_ * static_cast<double>(k) / static_cast<double>(n)
                              : loss_scale_);
-    if (k == n) {
+    if (gather) {
+      inner = Gather(batch, active);
+    } else if (k == n) {
       inner = inner_->Run(batch);
     } else {
       data::Batch sub;
@@ -214,6 +219,45 @@ class AstStep : public TrainStep {
     if ((stats_.steps - 1) % trace_every_ == 0)
       stats_.trace.push_back({{"step", stats_.steps}, {"rate", rate}, {"threshold", threshold}});
     return r;
+  }
+
+  // Adds the batch's active samples to the gathered ones and, once there are train_batch of
+  // them, trains the first train_batch (the oldest) as one batch; the rest wait for the next.
+  Result<StepResult> Gather(const data::Batch& batch, const at::Tensor& active) {
+    const int64_t n = batch.labels.size(0), k = active.size(0);
+    gathered_.images.push_back(batch.images.index_select(0, active));
+    gathered_.labels.push_back(batch.labels.index_select(0, active));
+    if (batch.indices.defined()) gathered_.indices.push_back(batch.indices.index_select(0, active));
+    gathered_.count += k;
+    gathered_.scored += n;
+    if (gathered_.count < o_.train_batch) return StepResult{};
+
+    const int64_t m = o_.train_batch, rest = gathered_.count - m;
+    const at::Tensor images = at::cat(gathered_.images), labels = at::cat(gathered_.labels);
+    const at::Tensor indices =
+        gathered_.indices.size() == gathered_.images.size() ? at::cat(gathered_.indices) : at::Tensor();
+    data::Batch sub;
+    sub.images = images.narrow(0, 0, m);
+    sub.labels = labels.narrow(0, 0, m);
+    if (indices.defined()) sub.indices = indices.narrow(0, 0, m);
+    sub.index = batch.index;
+    // kBatch: the mean loss of the samples scored for these m, with the inactive terms at 0.
+    const double scored_for_m = static_cast<double>(gathered_.scored) * static_cast<double>(m) /
+                                static_cast<double>(gathered_.count);
+    inner_->SetLossScale(o_.loss == AstOptions::Loss::kBatch
+                             ? loss_scale_ * static_cast<double>(m) / scored_for_m
+                             : loss_scale_);
+    Gathered left;
+    if (rest > 0) {
+      left.images.push_back(images.narrow(0, m, rest).clone());
+      left.labels.push_back(labels.narrow(0, m, rest).clone());
+      if (indices.defined()) left.indices.push_back(indices.narrow(0, m, rest).clone());
+      left.count = rest;
+      left.scored = std::max<int64_t>(
+          0, gathered_.scored - static_cast<int64_t>(std::llround(scored_for_m)));
+    }
+    gathered_ = std::move(left);
+    return inner_->Run(sub);
   }
 
   void Count(int64_t samples, int64_t active) {
@@ -239,6 +283,13 @@ class AstStep : public TrainStep {
   bool ast_epoch_ = false;
   double loss_scale_ = 1.0;
   EpochTrace stats_;
+  // Active samples waiting to be trained (train_batch > 0); not checkpointed.
+  struct Gathered {
+    std::vector<at::Tensor> images, labels, indices;
+    int64_t count = 0;   // samples gathered
+    int64_t scored = 0;  // samples scored to select them
+  };
+  Gathered gathered_;
 };
 
 }  // namespace

@@ -45,6 +45,9 @@ Status ValidateAstOptions(const AstOptions& o) {
   if (o.active_multiple < 1 || o.active_multiple > 4096)
     return Invalid("--ast-active-multiple must be in [1, 4096], got " +
                    std::to_string(o.active_multiple));
+  if (o.train_batch < 0 || o.train_batch > 65536)
+    return Invalid("--ast-train-batch must be in [0, 65536], got " +
+                   std::to_string(o.train_batch));
   return {};
 }
 
@@ -59,14 +62,15 @@ nlohmann::json AstOptionsToJson(const AstOptions& o) {
           {"ast_gain_warmup_epochs", o.gain_warmup_epochs},
           {"ast_min_active", o.min_active_fraction},
           {"ast_active_multiple", o.active_multiple},
-          {"ast_loss", LossName(o.loss)}};
+          {"ast_loss", LossName(o.loss)},
+          {"ast_train_batch", o.train_batch}};
 }
 
 const std::vector<const char*>& AstRecipeKeys() {
   static const std::vector<const char*> keys = {
       "ast",    "ast_target",    "ast_entropy_weight",     "ast_kp",        "ast_ki",
       "ast_smoothing", "ast_warmup_epochs", "ast_gain_warmup_epochs", "ast_min_active",
-      "ast_active_multiple", "ast_loss"};
+      "ast_active_multiple", "ast_loss", "ast_train_batch"};
   return keys;
 }
 
@@ -98,6 +102,7 @@ Result<AstOptions> AstOptionsFromJson(const nlohmann::json& j, const AstOptions&
   };
   HADMC_TRY(whole("ast_warmup_epochs", o.warmup_epochs));
   HADMC_TRY(whole("ast_active_multiple", o.active_multiple));
+  HADMC_TRY(whole("ast_train_batch", o.train_batch));
   if (j.contains("ast_loss")) {
     const auto& v = j.at("ast_loss");
     const auto loss = v.is_string() ? LossFromName(v.get<std::string>()) : std::nullopt;

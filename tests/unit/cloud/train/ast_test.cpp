@@ -421,5 +421,82 @@ TEST(AstTrainTest, ResumedAstRunEndsWithTheUninterruptedRunsWeights) {
   EXPECT_TRUE(testing::SameTensors(whole.tensors, split.tensors, &diff)) << diff;
 }
 
+
+// --ast-train-batch: the active samples of successive batches wait until there are train_batch
+// of them, then train as one batch. Here each half-batch of 8 gives its top 4 (the threshold is
+// above every score, so the top-k floor of 50% picks them), and the second half-batch trains
+// the 8 gathered samples in one SGD step, checked against that step by hand.
+TEST(AstStepTest, GatheredActiveSamplesTrainAsOneBatchOfTrainBatch) {
+  const data::Dataset d = testing::QuadrantDataset(4, 9);  // 16 samples
+  const at::Tensor images = (d.images.to(torch::kFloat) / 255.0 - 0.25) / 0.3;
+  data::Batch first, second;
+  first.images = images.narrow(0, 0, 8);
+  first.labels = d.labels.narrow(0, 0, 8);
+  second.images = images.narrow(0, 8, 8);
+  second.labels = d.labels.narrow(0, 8, 8);
+  AstOptions ast;
+  ast.enabled = true;
+  ast.target_rate = 0.01;  // the first threshold is the highest score: nothing passes it
+  ast.min_active_fraction = 0.5;
+  ast.train_batch = 8;
+  const double lr = 0.5;
+  TrainOptions options;
+  options.epochs = 1;
+
+  // By hand: each half's top 4 by significance under the initial weights, one SGD step on the
+  // mean cross-entropy of the 8.
+  model::Model ref = testing::TinyModel(5);
+  auto ref_exec = exec::Executor::Create(ref);
+  ASSERT_TRUE(ref_exec);
+  auto top4 = [&](const data::Batch& b) {
+    const at::Tensor s = Significance(*ref_exec->Run(b.images, exec::Mode::kInference), b.labels,
+                                      ast.entropy_weight);
+    return std::get<0>(std::get<1>(s.topk(4)).sort());
+  };
+  const at::Tensor a1 = top4(first), a2 = top4(second);
+  ref_exec->EnableGrad(true);
+  auto ref_opt = MakeOptimizer(*ref_exec, {"sgd", lr, 0.0, false, 0.0});
+  ASSERT_TRUE(ref_opt);
+  const at::Tensor x = torch::cat({first.images.index_select(0, a1), second.images.index_select(0, a2)});
+  const at::Tensor y = torch::cat({first.labels.index_select(0, a1), second.labels.index_select(0, a2)});
+  (*ref_opt)->zero_grad();
+  torch::nn::functional::cross_entropy(*ref_exec->Run(x, exec::Mode::kTrain), y).backward();
+  (*ref_opt)->step();
+
+  model::Model m = testing::TinyModel(5);
+  const model::Model initial = model::Clone(m);
+  auto exec = exec::Executor::Create(m);
+  ASSERT_TRUE(exec);
+  exec->EnableGrad(true);
+  auto opt = MakeOptimizer(*exec, {"sgd", lr, 0.0, false, 0.0});
+  ASSERT_TRUE(opt);
+  const TrainStepContext context{*exec, **opt, options};
+  auto step = MakeAstStep(MakeCrossEntropyStep(context), context, ast);
+  step->BeginEpoch(0);
+  auto r1 = step->Run(first);
+  ASSERT_TRUE(r1) << r1.error().message();
+  EXPECT_EQ(r1->scored, 8);
+  EXPECT_EQ(r1->backpropagated, 0);  // 4 gathered, fewer than 8: nothing trained yet
+  std::string diff;
+  EXPECT_TRUE(testing::SameTensors(m.tensors, initial.tensors, &diff)) << diff;
+  auto r2 = step->Run(second);
+  ASSERT_TRUE(r2) << r2.error().message();
+  EXPECT_EQ(r2->backpropagated, 8);
+  EXPECT_TRUE(testing::SameTensors(m.tensors, ref.tensors, &diff, 1e-6)) << diff;
+  EXPECT_FALSE(testing::SameTensors(m.tensors, initial.tensors, &diff));
+  EXPECT_DOUBLE_EQ(step->EpochStats().at("activation_rate").get<double>(), 0.5);
+}
+
+TEST(AstOptionsTest, TrainBatchIsParsedAndChecked) {
+  auto j = AstOptionsFromJson({{"ast_train_batch", 128}});
+  ASSERT_TRUE(j) << j.error().message();
+  EXPECT_EQ(j->train_batch, 128);
+  EXPECT_EQ(AstOptionsToJson(*j).at("ast_train_batch"), 128);
+  EXPECT_FALSE(AstOptionsFromJson({{"ast_train_batch", 1.5}}));
+  auto negative = AstOptionsFromJson({{"ast_train_batch", -1}});
+  ASSERT_FALSE(negative);
+  EXPECT_NE(negative.error().message().find("ast_train_batch"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hadmc::train
