@@ -241,11 +241,12 @@ class AstStep : public TrainStep {
     sub.labels = labels.narrow(0, 0, m);
     if (indices.defined()) sub.indices = indices.narrow(0, 0, m);
     sub.index = batch.index;
-    // kBatch: the mean loss of the samples scored for these m, with the inactive terms at 0.
+    // kBatch: each sample weighs what it weighs in its own batch's mean loss (its loss over the
+    // batch size), as if the batches' kBatch gradients were accumulated.
     const double scored_for_m = static_cast<double>(gathered_.scored) * static_cast<double>(m) /
                                 static_cast<double>(gathered_.count);
     inner_->SetLossScale(o_.loss == AstOptions::Loss::kBatch
-                             ? loss_scale_ * static_cast<double>(m) / scored_for_m
+                             ? loss_scale_ * static_cast<double>(m) / static_cast<double>(n)
                              : loss_scale_);
     Gathered left;
     if (rest > 0) {

@@ -52,8 +52,9 @@ struct AstOptions {
   // active samples of successive batches are gathered and trained n at a time (every training
   // step then has exactly n samples; active_multiple no longer applies). A small active sub-batch
   // runs a net's kernels far below their full-batch efficiency (ResNet-18 at 28x28 trains 38
-  // samples in 0.37 of the time of 128), so gathering them to a full batch saves that. The loss
-  // kBatch then divides by the samples scored since the previous training step. Samples still
+  // samples in 0.37 of the time of 128), so gathering them to a full batch saves that. With the
+  // loss kBatch each sample then weighs 1 / (the batch size), as in its own batch's mean loss
+  // (the batches' kBatch gradients accumulated): at n = the batch size that is kActive. Samples still
   // gathered when the run ends (fewer than n) are not trained, and a resumed run starts with
   // none gathered.
   int64_t train_batch = 0;

@@ -485,6 +485,22 @@ TEST(AstStepTest, GatheredActiveSamplesTrainAsOneBatchOfTrainBatch) {
   EXPECT_TRUE(testing::SameTensors(m.tensors, ref.tensors, &diff, 1e-6)) << diff;
   EXPECT_FALSE(testing::SameTensors(m.tensors, initial.tensors, &diff));
   EXPECT_DOUBLE_EQ(step->EpochStats().at("activation_rate").get<double>(), 0.5);
+
+  // With the batch loss each sample weighs 1 / (its batch's size, 8): the 8 gathered samples'
+  // summed loss over 8, the same step here (the sum over the 16 scored would be half of it).
+  ast.loss = AstOptions::Loss::kBatch;
+  model::Model b = testing::TinyModel(5);
+  auto b_exec = exec::Executor::Create(b);
+  ASSERT_TRUE(b_exec);
+  b_exec->EnableGrad(true);
+  auto b_opt = MakeOptimizer(*b_exec, {"sgd", lr, 0.0, false, 0.0});
+  ASSERT_TRUE(b_opt);
+  const TrainStepContext b_context{*b_exec, **b_opt, options};
+  auto b_step = MakeAstStep(MakeCrossEntropyStep(b_context), b_context, ast);
+  b_step->BeginEpoch(0);
+  ASSERT_TRUE(b_step->Run(first));
+  ASSERT_TRUE(b_step->Run(second));
+  EXPECT_TRUE(testing::SameTensors(b.tensors, ref.tensors, &diff, 1e-6)) << diff;
 }
 
 TEST(AstOptionsTest, TrainBatchIsParsedAndChecked) {
