@@ -463,44 +463,35 @@ TEST(AstStepTest, GatheredActiveSamplesTrainAsOneBatchOfTrainBatch) {
   torch::nn::functional::cross_entropy(*ref_exec->Run(x, exec::Mode::kTrain), y).backward();
   (*ref_opt)->step();
 
-  model::Model m = testing::TinyModel(5);
-  const model::Model initial = model::Clone(m);
-  auto exec = exec::Executor::Create(m);
-  ASSERT_TRUE(exec);
-  exec->EnableGrad(true);
-  auto opt = MakeOptimizer(*exec, {"sgd", lr, 0.0, false, 0.0});
-  ASSERT_TRUE(opt);
-  const TrainStepContext context{*exec, **opt, options};
-  auto step = MakeAstStep(MakeCrossEntropyStep(context), context, ast);
-  step->BeginEpoch(0);
-  auto r1 = step->Run(first);
-  ASSERT_TRUE(r1) << r1.error().message();
-  EXPECT_EQ(r1->scored, 8);
-  EXPECT_EQ(r1->backpropagated, 0);  // 4 gathered, fewer than 8: nothing trained yet
-  std::string diff;
-  EXPECT_TRUE(testing::SameTensors(m.tensors, initial.tensors, &diff)) << diff;
-  auto r2 = step->Run(second);
-  ASSERT_TRUE(r2) << r2.error().message();
-  EXPECT_EQ(r2->backpropagated, 8);
-  EXPECT_TRUE(testing::SameTensors(m.tensors, ref.tensors, &diff, 1e-6)) << diff;
-  EXPECT_FALSE(testing::SameTensors(m.tensors, initial.tensors, &diff));
-  EXPECT_DOUBLE_EQ(step->EpochStats().at("activation_rate").get<double>(), 0.5);
-
-  // With the batch loss each sample weighs 1 / (its batch's size, 8): the 8 gathered samples'
-  // summed loss over 8, the same step here (the sum over the 16 scored would be half of it).
-  ast.loss = AstOptions::Loss::kBatch;
-  model::Model b = testing::TinyModel(5);
-  auto b_exec = exec::Executor::Create(b);
-  ASSERT_TRUE(b_exec);
-  b_exec->EnableGrad(true);
-  auto b_opt = MakeOptimizer(*b_exec, {"sgd", lr, 0.0, false, 0.0});
-  ASSERT_TRUE(b_opt);
-  const TrainStepContext b_context{*b_exec, **b_opt, options};
-  auto b_step = MakeAstStep(MakeCrossEntropyStep(b_context), b_context, ast);
-  b_step->BeginEpoch(0);
-  ASSERT_TRUE(b_step->Run(first));
-  ASSERT_TRUE(b_step->Run(second));
-  EXPECT_TRUE(testing::SameTensors(b.tensors, ref.tensors, &diff, 1e-6)) << diff;
+  // Both losses give that step: with the batch loss each sample weighs 1 / (its batch's size, 8),
+  // so the 8 gathered samples' summed loss over 8 is their mean (the sum over the 16 scored, the
+  // first version, would have been half of it).
+  for (const auto loss : {AstOptions::Loss::kActive, AstOptions::Loss::kBatch}) {
+    SCOPED_TRACE(LossName(loss));
+    ast.loss = loss;
+    model::Model m = testing::TinyModel(5);
+    const model::Model initial = model::Clone(m);
+    auto exec = exec::Executor::Create(m);
+    ASSERT_TRUE(exec);
+    exec->EnableGrad(true);
+    auto opt = MakeOptimizer(*exec, {"sgd", lr, 0.0, false, 0.0});
+    ASSERT_TRUE(opt);
+    const TrainStepContext context{*exec, **opt, options};
+    auto step = MakeAstStep(MakeCrossEntropyStep(context), context, ast);
+    step->BeginEpoch(0);
+    auto r1 = step->Run(first);
+    ASSERT_TRUE(r1) << r1.error().message();
+    EXPECT_EQ(r1->scored, 8);
+    EXPECT_EQ(r1->backpropagated, 0);  // 4 gathered, fewer than 8: nothing trained yet
+    std::string diff;
+    EXPECT_TRUE(testing::SameTensors(m.tensors, initial.tensors, &diff)) << diff;
+    auto r2 = step->Run(second);
+    ASSERT_TRUE(r2) << r2.error().message();
+    EXPECT_EQ(r2->backpropagated, 8);
+    EXPECT_TRUE(testing::SameTensors(m.tensors, ref.tensors, &diff, 1e-6)) << diff;
+    EXPECT_FALSE(testing::SameTensors(m.tensors, initial.tensors, &diff));
+    EXPECT_DOUBLE_EQ(step->EpochStats().at("activation_rate").get<double>(), 0.5);
+  }
 }
 
 TEST(AstOptionsTest, TrainBatchIsParsedAndChecked) {
