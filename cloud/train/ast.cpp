@@ -194,20 +194,20 @@ class AstStep : public TrainStep {
       r.correct = logits.argmax(1).eq(batch.labels).sum().item<int64_t>();
     }
     Result<StepResult> inner;
-    inner_->SetLossScale(o_.loss == AstOptions::Loss::kBatch
-                             ? loss_scale_ * static_cast<double>(k) / static_cast<double>(n)
-                             : loss_scale_);
     if (gather) {
       inner = Gather(batch, active);
-    } else if (k == n) {
-      inner = inner_->Run(batch);
     } else {
-      data::Batch sub;
-      sub.images = batch.images.index_select(0, active);
-      sub.labels = batch.labels.index_select(0, active);
-      if (batch.indices.defined()) sub.indices = batch.indices.index_select(0, active);
-      sub.index = batch.index;
-      inner = inner_->Run(sub);
+      inner_->SetLossScale(BatchLossScale(k, n));
+      if (k == n) {
+        inner = inner_->Run(batch);
+      } else {
+        data::Batch sub;
+        sub.images = batch.images.index_select(0, active);
+        sub.labels = batch.labels.index_select(0, active);
+        if (batch.indices.defined()) sub.indices = batch.indices.index_select(0, active);
+        sub.index = batch.index;
+        inner = inner_->Run(sub);
+      }
     }
     if (!inner) return tl::unexpected(inner.error());
     r.backpropagated = inner->backpropagated;
@@ -229,7 +229,6 @@ class AstStep : public TrainStep {
     gathered_.labels.push_back(batch.labels.index_select(0, active));
     if (batch.indices.defined()) gathered_.indices.push_back(batch.indices.index_select(0, active));
     gathered_.count += k;
-    gathered_.scored += n;
     if (gathered_.count < o_.train_batch) return StepResult{};
 
     const int64_t m = o_.train_batch, rest = gathered_.count - m;
@@ -243,22 +242,23 @@ class AstStep : public TrainStep {
     sub.index = batch.index;
     // kBatch: each sample weighs what it weighs in its own batch's mean loss (its loss over the
     // batch size), as if the batches' kBatch gradients were accumulated.
-    const double scored_for_m = static_cast<double>(gathered_.scored) * static_cast<double>(m) /
-                                static_cast<double>(gathered_.count);
-    inner_->SetLossScale(o_.loss == AstOptions::Loss::kBatch
-                             ? loss_scale_ * static_cast<double>(m) / static_cast<double>(n)
-                             : loss_scale_);
+    inner_->SetLossScale(BatchLossScale(m, n));
     Gathered left;
     if (rest > 0) {
       left.images.push_back(images.narrow(0, m, rest).clone());
       left.labels.push_back(labels.narrow(0, m, rest).clone());
       if (indices.defined()) left.indices.push_back(indices.narrow(0, m, rest).clone());
       left.count = rest;
-      left.scored = std::max<int64_t>(
-          0, gathered_.scored - static_cast<int64_t>(std::llround(scored_for_m)));
     }
     gathered_ = std::move(left);
     return inner_->Run(sub);
+  }
+
+  // The loss scale for k samples trained out of a batch of n: kBatch weighs each 1 / n.
+  double BatchLossScale(int64_t k, int64_t n) const {
+    return o_.loss == AstOptions::Loss::kBatch
+               ? loss_scale_ * static_cast<double>(k) / static_cast<double>(n)
+               : loss_scale_;
   }
 
   void Count(int64_t samples, int64_t active) {
@@ -287,8 +287,7 @@ class AstStep : public TrainStep {
   // Active samples waiting to be trained (train_batch > 0); not checkpointed.
   struct Gathered {
     std::vector<at::Tensor> images, labels, indices;
-    int64_t count = 0;   // samples gathered
-    int64_t scored = 0;  // samples scored to select them
+    int64_t count = 0;  // samples gathered
   };
   Gathered gathered_;
 };
