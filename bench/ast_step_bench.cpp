@@ -11,13 +11,23 @@
 //                      AST step runs it
 //   ScoreFused/<arch>  the same on the Conv-BN-ReLU-fused graph (what a fused scoring copy would
 //                      cost)
+//   OptimizerStep/<arch>  SGD's update alone, paid once per step whatever the batch
+//   MaxPool/<v>        ResNet-18's stem pool at inference: 0 ATen, 1 oneDNN, 2 oneDNN behind an
+//                      isnan().any() guard, 3 behind a finite-sum guard (pooling.cpp), 4 ATen on
+//                      channels-last
+// HADMC_TRACE=<prefix> also writes <prefix>[.fused].json, a LibTorch profiler trace (Chrome
+// format) of five scoring passes, to see which ops the pass spends its time in.
 // The ideal AST ratio at r = 0.3 is (Score + Train(0.3 B)) / Train(B) if the sub-batch trained at
 // the full batch's per-sample speed; the benchmark shows how far each part is from that.
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
 #include <sys/resource.h>
+#include <torch/csrc/autograd/profiler.h>
 
+#include <c10/core/InferenceMode.h>
+
+#include <cmath>
 #include <cstdlib>
 #include <vector>
 
@@ -116,6 +126,15 @@ void ScoreThenTrain(benchmark::State& state, const std::string& arch) {
   state.counters["faults"] = (MinorFaults() - faults) / static_cast<double>(state.iterations());
 }
 
+// The optimizer's update alone (SGD, momentum, Nesterov, weight decay): its cost is the same for
+// any batch size, so an AST run that trains more, smaller steps pays it more often.
+void OptimizerStep(benchmark::State& state, const std::string& arch) {
+  Training t(arch);
+  for (const at::Tensor& p : t.ex.TrainableParameters())
+    const_cast<at::Tensor&>(p).mutable_grad() = torch::randn_like(p) * 1e-3;
+  for (auto _ : state) t.opt->step();
+}
+
 void Ast(benchmark::State& state, const std::string& arch) {
   Training t(arch);
   train::AstOptions ast;
@@ -142,16 +161,54 @@ void Score(benchmark::State& state, const std::string& arch, bool fused, exec::M
   ex->EnableGrad(grad);
   const data::Batch b = RandomBatch(BatchOf(arch));
   at::NoGradGuard no_grad;
+  if (const char* trace = std::getenv("HADMC_TRACE")) {
+    for (int i = 0; i < 3; ++i) ex->Run(b.images, mode);
+    torch::autograd::profiler::RecordProfile guard(std::string(trace) + (fused ? ".fused" : "") + ".json");
+    for (int i = 0; i < 5; ++i) ex->Run(b.images, mode);
+  }
   for (auto _ : state) benchmark::DoNotOptimize(ex->Run(b.images, mode));
 }
 
+// ResNet-18's stem max pool on a batch of Fashion-MNIST (64x14x14 maps), the ways it can run
+// outside autograd: ATen's kernel (which also computes argmax indices), oneDNN's through two
+// layout conversions, the latter with the NaN guard pooling.cpp puts in front of it.
+void MaxPool(benchmark::State& state, int variant) {
+  const at::Tensor x = torch::randn({BatchOf("resnet18"), 64, 14, 14}).relu();
+  c10::InferenceMode inference;
+  for (auto _ : state) {
+    at::Tensor y;
+    if (variant == 0) y = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
+    if (variant == 1) y = at::mkldnn_max_pool2d(x.to_mkldnn(), {3, 3}, {2, 2}, {1, 1}).to_dense();
+    if (variant == 2) {
+      if (!x.isnan().any().item<bool>())
+        y = at::mkldnn_max_pool2d(x.to_mkldnn(), {3, 3}, {2, 2}, {1, 1}).to_dense();
+    }
+    if (variant == 3) {
+      if (std::isfinite(x.sum().item<float>()))
+        y = at::mkldnn_max_pool2d(x.to_mkldnn(), {3, 3}, {2, 2}, {1, 1}).to_dense();
+    }
+    if (variant == 4)
+      y = at::max_pool2d(x.contiguous(at::MemoryFormat::ChannelsLast), {3, 3}, {2, 2}, {1, 1})
+              .contiguous();
+    benchmark::DoNotOptimize(y);
+  }
+}
+
 void Register() {
+  for (int v = 0; v < 5; ++v)
+    benchmark::RegisterBenchmark(("MaxPool/" + std::to_string(v)).c_str(), MaxPool, v)
+        ->Unit(benchmark::kMillisecond);
   for (const std::string arch : {"resnet8", "resnet18"}) {
     const std::string n = std::to_string(BatchOf(arch));
     const std::string n30 = std::to_string(static_cast<int64_t>(BatchOf(arch) * 0.3));
     benchmark::RegisterBenchmark(("Train/" + arch + "/" + n).c_str(), Train, arch, 1.0)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("Train/" + arch + "/" + n30).c_str(), Train, arch, 0.3)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("Train/" + arch + "/" + std::to_string(BatchOf(arch) / 2)).c_str(),
+                                 Train, arch, 0.5)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("OptimizerStep/" + arch).c_str(), OptimizerStep, arch)
         ->Unit(benchmark::kMillisecond);
     for (int64_t sizes : {1, 16, 64})
       benchmark::RegisterBenchmark(("TrainVarying/" + arch + "/" + std::to_string(sizes)).c_str(),

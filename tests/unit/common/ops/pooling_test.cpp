@@ -1,4 +1,7 @@
 #include "op_test_util.h"
+#include <c10/core/InferenceMode.h>
+
+#include <limits>
 
 namespace hadmc::ops_test {
 namespace {
@@ -37,6 +40,33 @@ TEST(MaxPool2dOpTest, MatchesTorchMaxPool2d) {
   torch::Tensor x = torch::randn({1, 7, 9, 8});
   EXPECT_TRUE(Close(RunKernel(MakeOneNode("max_pool2d", {x}, {}, Attrs({{"kernel", Ints{3, 2}}}))),
                     torch::max_pool2d(x, {3, 2}, {3, 2})));
+}
+
+// Outside training the kernel may take oneDNN's pooling (pooling.cpp); it must give ATen's
+// result, NaN included, and leave the autograd path to ATen when the input needs a gradient.
+TEST(MaxPool2dOpTest, InferencePathKeepsNanAndGradients) {
+  torch::manual_seed(3);
+  const ir::Attributes attrs =
+      Attrs({{"kernel", Ints{3, 3}}, {"stride", Ints{2, 2}}, {"padding", Ints{1, 1}}});
+  {
+    c10::InferenceMode inference;
+    torch::Tensor x = torch::randn({64, 16, 14, 14});
+    EXPECT_TRUE(Close(RunKernel(MakeOneNode("max_pool2d", {x}, {}, attrs)),
+                      torch::max_pool2d(x, {3, 3}, {2, 2}, {1, 1})));
+    x[5][3][3][3] = std::numeric_limits<float>::quiet_NaN();
+    const torch::Tensor y = RunKernel(MakeOneNode("max_pool2d", {x}, {}, attrs));
+    EXPECT_TRUE(y[5][3].isnan().any().item<bool>());
+    EXPECT_EQ(y.isnan().sum().item<int64_t>(), 4);  // the four windows holding (3, 3)
+  }
+  // Eval mode with autograd on (a frozen layer inside a trained graph): the gradient flows.
+  torch::Tensor x = torch::randn({2, 3, 8, 8}, torch::requires_grad());
+  OneNode t = MakeOneNode("max_pool2d", {x}, {}, attrs);
+  torch::Tensor y = RunKernel(t);
+  ASSERT_TRUE(y.requires_grad());
+  y.sum().backward();
+  torch::Tensor xr = x.detach().clone().requires_grad_();
+  torch::max_pool2d(xr, {3, 3}, {2, 2}, {1, 1}).sum().backward();
+  EXPECT_TRUE(Close(x.grad(), xr.grad()));
 }
 
 TEST(AvgPool2dOpTest, MatchesTorchAvgPool2d) {
