@@ -11,6 +11,9 @@
 //                      AST step runs it
 //   ScoreFused/<arch>  the same on the Conv-BN-ReLU-fused graph (what a fused scoring copy would
 //                      cost)
+//   ScoreBf16/<arch>   the scoring forward on a bfloat16 copy of the model (--ast-score-precision
+//                      bf16), the batch cast in and the logits cast out
+//   CastWeights/<arch> copying the fp32 weights into that copy, paid after each training step
 //   OptimizerStep/<arch>  SGD's update alone, paid once per step whatever the batch
 //   MaxPool/<v>        ResNet-18's stem pool at inference: 0 ATen, 1 oneDNN, 2 oneDNN behind an
 //                      isnan().any() guard, 3 behind a finite-sum guard (pooling.cpp), 4 ATen on
@@ -194,7 +197,52 @@ void MaxPool(benchmark::State& state, int variant) {
   }
 }
 
+// The scoring pass in bfloat16: the weights cast once (CastWeights times casting them again),
+// the batch cast each pass, logits back to fp32. The model's own tensors change type here; AST
+// uses Executor::CastCopy, which leaves them alone.
+void ScoreBf16(benchmark::State& state, const std::string& arch) {
+  model::Model m = Build(arch);
+  auto ex = exec::Executor::Create(m);
+  // The IR has no bf16 dtype: the executor's tensors (shared with m's) change type in place.
+  for (auto& [name, t] : m.tensors)
+    if (t.is_floating_point()) t.set_data(t.to(at::kBFloat16));
+  if (!ex) {
+    state.SkipWithError(ex.error().String().c_str());
+    return;
+  }
+  const data::Batch b = RandomBatch(BatchOf(arch));
+  for (auto _ : state) {
+    auto y = ex->Run(b.images.to(at::kBFloat16), exec::Mode::kInference);
+    if (!y) {
+      state.SkipWithError(y.error().String().c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(y->to(at::kFloat));
+  }
+}
+
+// Casting every floating-point tensor of the model into an existing bf16 copy (copy_), what a
+// bf16 scoring copy pays each time the weights change.
+void CastWeights(benchmark::State& state, const std::string& arch) {
+  model::Model m = Build(arch);
+  std::vector<at::Tensor> src, dst;
+  for (auto& [name, t] : m.tensors)
+    if (t.is_floating_point()) {
+      src.push_back(t);
+      dst.push_back(t.to(at::kBFloat16));
+    }
+  c10::InferenceMode inference;
+  for (auto _ : state)
+    for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
+}
+
 void Register() {
+  for (const std::string arch : {"resnet8", "resnet18"}) {
+    benchmark::RegisterBenchmark(("ScoreBf16/" + arch).c_str(), ScoreBf16, arch)
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("CastWeights/" + arch).c_str(), CastWeights, arch)
+        ->Unit(benchmark::kMillisecond);
+  }
   for (int v = 0; v < 5; ++v)
     benchmark::RegisterBenchmark(("MaxPool/" + std::to_string(v)).c_str(), MaxPool, v)
         ->Unit(benchmark::kMillisecond);

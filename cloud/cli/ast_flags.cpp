@@ -54,6 +54,13 @@ void AddAstFlags(CLI::App* cmd, AstFlags& f) {
                       "at a time, so small active sets run at full-batch efficiency (0: train "
                       "each batch's active samples at once) (0)"),
       "ast_train_batch");
+  add(cmd->add_option_function<std::string>(
+             "--ast-score-precision",
+             [&o](const std::string& v) { o.score_precision = *train::ScorePrecisionFromName(v); },
+             "arithmetic of the no-grad scoring pass: 'fp32', or 'bf16' (a bfloat16 copy of the "
+             "model, re-cast after each training step; faster on CPUs with AVX512-BF16) (fp32)")
+          ->check(CLI::IsMember({"fp32", "bf16"})),
+      "ast_score_precision");
 }
 
 nlohmann::json GivenAstFlags(const AstFlags& f) {

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <vector>
+
+#include "hadmc/common/log.h"
 
 namespace hadmc::train {
 
@@ -104,6 +107,7 @@ class AstStep : public TrainStep {
     epoch_ = epoch;
     ast_epoch_ = epoch >= o_.warmup_epochs;
     stats_ = EpochTrace{};
+    bf16_stale_ = true;  // whatever the trainer did between epochs
     inner_->BeginEpoch(epoch);
   }
 
@@ -112,18 +116,14 @@ class AstStep : public TrainStep {
   Result<StepResult> Run(const data::Batch& batch) override {
     if (!ast_epoch_) {
       inner_->SetLossScale(loss_scale_);
-      auto r = inner_->Run(batch);
+      auto r = RunInner(batch);
       if (r) Count(r->samples, r->backpropagated);
       return r;
     }
-    at::Tensor logits;
-    {
-      auto out = executor_.Run(batch.images, exec::Mode::kInference);
-      if (!out) return tl::unexpected(out.error().WithContext("AST scoring pass"));
-      logits = out->clone();  // a normal tensor: inference tensors must not reach autograd code
-    }
+    auto logits = Score(batch.images);
+    if (!logits) return tl::unexpected(logits.error().WithContext("AST scoring pass"));
     try {
-      return TrainActive(batch, logits);
+      return TrainActive(batch, *logits);
     } catch (const std::exception& e) {
       std::string what = e.what();
       if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
@@ -159,6 +159,7 @@ class AstStep : public TrainStep {
     if (!state.is_object() || state.empty()) return {};
     HADMC_TRY(controller_.Load(state.value("controller", nlohmann::json::object())));
     scale_ = state.value("significance_scale", 0.0);
+    bf16_stale_ = true;
     return inner_->LoadState(state.value("inner", nlohmann::json::object()));
   }
 
@@ -199,14 +200,14 @@ class AstStep : public TrainStep {
     } else {
       inner_->SetLossScale(BatchLossScale(k, n));
       if (k == n) {
-        inner = inner_->Run(batch);
+        inner = RunInner(batch);
       } else {
         data::Batch sub;
         sub.images = batch.images.index_select(0, active);
         sub.labels = batch.labels.index_select(0, active);
         if (batch.indices.defined()) sub.indices = batch.indices.index_select(0, active);
         sub.index = batch.index;
-        inner = inner_->Run(sub);
+        inner = RunInner(sub);
       }
     }
     if (!inner) return tl::unexpected(inner.error());
@@ -219,6 +220,31 @@ class AstStep : public TrainStep {
     if ((stats_.steps - 1) % trace_every_ == 0)
       stats_.trace.push_back({{"step", stats_.steps}, {"rate", rate}, {"threshold", threshold}});
     return r;
+  }
+
+  // The no-grad forward over the whole batch, in the options' precision; fp32 logits, as a
+  // normal tensor (inference tensors must not reach autograd code).
+  Result<at::Tensor> Score(const at::Tensor& images) {
+    if (o_.score_precision == AstOptions::ScorePrecision::kBf16 && !bf16_unavailable_) {
+      if (!bf16_) {
+        auto copy = executor_.CastCopy(at::kBFloat16);
+        if (!copy) {
+          Log().warn("AST: scoring in fp32, not bf16: {}", copy.error().message());
+          bf16_unavailable_ = true;
+          return Score(images);
+        }
+        bf16_.emplace(std::move(*copy));
+      } else if (bf16_stale_) {
+        HADMC_TRY_CTX(bf16_->CopyTensorsFrom(executor_), "refreshing the bf16 scoring copy");
+      }
+      bf16_stale_ = false;
+      auto out = bf16_->Run(images.to(at::kBFloat16), exec::Mode::kInference);
+      if (!out) return tl::unexpected(out.error());
+      return out->to(at::kFloat);
+    }
+    auto out = executor_.Run(images, exec::Mode::kInference);
+    if (!out) return tl::unexpected(out.error());
+    return out->clone();
   }
 
   // Adds the batch's active samples to the gathered ones and, once there are train_batch of
@@ -251,7 +277,7 @@ class AstStep : public TrainStep {
       left.count = rest;
     }
     gathered_ = std::move(left);
-    return inner_->Run(sub);
+    return RunInner(sub);
   }
 
   // The loss scale for k samples trained out of a batch of n: kBatch weighs each 1 / n.
@@ -290,6 +316,17 @@ class AstStep : public TrainStep {
     int64_t count = 0;  // samples gathered
   };
   Gathered gathered_;
+  // kBf16 scoring: the bfloat16 copy, stale from the moment the inner step may have changed the
+  // weights (it is copied again before the next scoring pass, after anything the caller does
+  // between steps) or a checkpoint was loaded.
+  std::optional<exec::Executor> bf16_;
+  bool bf16_stale_ = true;
+  bool bf16_unavailable_ = false;  // the graph cannot be cast: fp32 scoring, warned once
+
+  Result<StepResult> RunInner(const data::Batch& batch) {
+    bf16_stale_ = true;
+    return inner_->Run(batch);
+  }
 };
 
 }  // namespace

@@ -23,6 +23,16 @@ std::optional<AstOptions::Loss> LossFromName(const std::string& name) {
   return std::nullopt;
 }
 
+const char* ScorePrecisionName(AstOptions::ScorePrecision p) {
+  return p == AstOptions::ScorePrecision::kBf16 ? "bf16" : "fp32";
+}
+
+std::optional<AstOptions::ScorePrecision> ScorePrecisionFromName(const std::string& name) {
+  for (auto p : {AstOptions::ScorePrecision::kFp32, AstOptions::ScorePrecision::kBf16})
+    if (name == ScorePrecisionName(p)) return p;
+  return std::nullopt;
+}
+
 Status ValidateAstOptions(const AstOptions& o) {
   if (!InUnitInterval(o.target_rate))
     return Invalid("--ast-target must be in (0, 1], got " + std::to_string(o.target_rate));
@@ -63,14 +73,15 @@ nlohmann::json AstOptionsToJson(const AstOptions& o) {
           {"ast_min_active", o.min_active_fraction},
           {"ast_active_multiple", o.active_multiple},
           {"ast_loss", LossName(o.loss)},
-          {"ast_train_batch", o.train_batch}};
+          {"ast_train_batch", o.train_batch},
+          {"ast_score_precision", ScorePrecisionName(o.score_precision)}};
 }
 
 const std::vector<const char*>& AstRecipeKeys() {
   static const std::vector<const char*> keys = {
       "ast",    "ast_target",    "ast_entropy_weight",     "ast_kp",        "ast_ki",
       "ast_smoothing", "ast_warmup_epochs", "ast_gain_warmup_epochs", "ast_min_active",
-      "ast_active_multiple", "ast_loss", "ast_train_batch"};
+      "ast_active_multiple", "ast_loss", "ast_train_batch", "ast_score_precision"};
   return keys;
 }
 
@@ -108,6 +119,12 @@ Result<AstOptions> AstOptionsFromJson(const nlohmann::json& j, const AstOptions&
     const auto loss = v.is_string() ? LossFromName(v.get<std::string>()) : std::nullopt;
     if (!loss) return Invalid("ast_loss must be \"active\" or \"batch\", got " + v.dump());
     o.loss = *loss;
+  }
+  if (j.contains("ast_score_precision")) {
+    const auto& v = j.at("ast_score_precision");
+    const auto p = v.is_string() ? ScorePrecisionFromName(v.get<std::string>()) : std::nullopt;
+    if (!p) return Invalid("ast_score_precision must be \"fp32\" or \"bf16\", got " + v.dump());
+    o.score_precision = *p;
   }
   // The recipe spells the keys with underscores; say so rather than the CLI flag's name.
   if (auto valid = ValidateAstOptions(o); !valid) {

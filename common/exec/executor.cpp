@@ -20,6 +20,34 @@ Result<Executor> Executor::Create(ir::Graph graph, model::TensorMap tensors) {
   return ex;
 }
 
+Result<Executor> Executor::CastCopy(at::ScalarType dtype) const {
+  for (const auto& n : graph_.nodes)
+    if (n.precision != ir::Precision::kFp32)
+      return MakeError(Errc::kUnsupported, std::string("node '") + n.name + "' runs in " +
+                                               ir::PrecisionName(n.precision) +
+                                               "; only an all-fp32 graph can be cast");
+  Executor ex;
+  ex.graph_ = graph_;
+  at::NoGradGuard no_grad;
+  for (const auto& [name, t] : tensors_)
+    ex.tensors_[name] = t.is_floating_point() ? t.detach().to(dtype, false, /*copy=*/true) : t;
+  HADMC_TRY_CTX(ex.Bind(), "cast copy of graph '" + graph_.name + "'");
+  return ex;
+}
+
+Status Executor::CopyTensorsFrom(const Executor& src) const {
+  at::NoGradGuard no_grad;
+  for (const auto& [name, t] : tensors_) {
+    if (!t.is_floating_point()) continue;
+    auto it = src.tensors_.find(name);
+    if (it == src.tensors_.end() || it->second.sizes() != t.sizes())
+      return MakeError(Errc::kShapeMismatch, "tensor '" + name + "' has no counterpart of shape " +
+                                                 ir::ShapeString(t.sizes().vec()) + " to copy");
+    t.copy_(it->second);
+  }
+  return {};
+}
+
 Status Executor::Bind() {
   slot_of_value_.clear();
   for (const auto& in : graph_.inputs) {

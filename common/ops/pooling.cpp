@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <exception>
 
 #include "op_helpers.h"
 
@@ -82,8 +83,25 @@ Result<ir::Shape> InferAvgPool(const ir::Node& n, const std::vector<ir::Shape>& 
 // skips NaN where ATen's returns it, so an input whose sum is not finite (NaN, or inf, or an
 // overflow: all rare, and ATen is right for each) takes ATen's kernel: a broken activation must
 // stay visible. The sum costs 0.1 ms here; isnan().any() cost 1.2 ms.
+// bf16 (AST's reduced-precision scoring pass) goes the same way where oneDNN has bf16 pooling
+// on this CPU (AVX512-BW and up; ATen refuses it elsewhere): 0.55 ms against 5.8 ms.
+bool MkldnnBf16PoolWorks() {
+  static const bool works = [] {
+    try {
+      at::mkldnn_max_pool2d(at::zeros({1, 1, 2, 2}, at::kBFloat16).to_mkldnn(), {2, 2}, {2, 2},
+                            {0, 0}, {1, 1}, false);
+      return true;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }();
+  return works;
+}
+
 bool UseMkldnnMaxPool(const at::Tensor& x, const PoolAttrs& p) {
-  return at::hasMKLDNN() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+  const bool dtype_ok = x.scalar_type() == at::kFloat ||
+                        (x.scalar_type() == at::kBFloat16 && MkldnnBf16PoolWorks());
+  return at::hasMKLDNN() && x.device().is_cpu() && dtype_ok &&
          x.layout() == at::kStrided && p.dilation[0] == 1 && p.dilation[1] == 1 &&
          !(at::GradMode::is_enabled() && x.requires_grad()) &&
          std::isfinite(x.sum().item<float>());

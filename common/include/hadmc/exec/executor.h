@@ -55,6 +55,16 @@ class Executor {
   Result<std::vector<at::Tensor>> RunObserved(const std::vector<at::Tensor>& inputs, Mode mode,
                                               const StepObserver& observe) const;
 
+  // A second executor of the same graph whose floating-point tensors are copies cast to `dtype`
+  // (at::kBFloat16: AST's reduced-precision scoring pass), inputs to be given in that dtype. Only
+  // an all-fp32 graph can be cast: fp16/int4/int8 nodes keep their own stored formats.
+  Result<Executor> CastCopy(at::ScalarType dtype) const;
+  // Copies `src`'s floating-point tensors into this executor's, casting (a CastCopy kept in step
+  // with the executor it was cast from). Both must hold the same names and shapes.
+  // The caller must know when to: LibTorch's optimizers update parameters through .data(),
+  // which leaves the tensors' version counters unchanged.
+  Status CopyTensorsFrom(const Executor& src) const;
+
   const ir::Graph& graph() const { return graph_; }
   const model::TensorMap& tensors() const { return tensors_; }
   // Parameters that an optimizer should update (weights and biases, not BN running stats), in

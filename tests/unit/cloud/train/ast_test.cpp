@@ -505,5 +505,59 @@ TEST(AstOptionsTest, TrainBatchIsParsedAndChecked) {
   EXPECT_NE(negative.error().message().find("ast_train_batch"), std::string::npos);
 }
 
+// bf16 scoring ranks as fp32 scoring does on this tiny model, step after step while the weights
+// move (lr 0.5): the scoring copy is cast again after every training step. Training itself
+// stays fp32, so the two runs end with the same weights.
+TEST(AstStepTest, Bf16ScoringFollowsTheTrainedWeights) {
+  AstOptions ast;
+  ast.enabled = true;
+  ast.target_rate = 0.25;
+  ast.active_multiple = 1;
+  TrainOptions options;
+  options.epochs = 1;
+  std::vector<data::Batch> batches;
+  for (uint64_t seed : {9, 10, 11, 12, 13, 14}) {
+    const data::Dataset d = testing::QuadrantDataset(4, seed);
+    data::Batch b;
+    b.images = (d.images.to(torch::kFloat) / 255.0 - 0.25) / 0.3;
+    b.labels = d.labels;
+    batches.push_back(b);
+  }
+  auto run = [&](model::Model& m, AstOptions::ScorePrecision precision) {
+    ast.score_precision = precision;
+    auto exec = exec::Executor::Create(m);
+    exec->EnableGrad(true);
+    auto opt = MakeOptimizer(*exec, {"sgd", 0.5, 0.0, false, 0.0});
+    const TrainStepContext context{*exec, **opt, options};
+    auto step = MakeAstStep(MakeCrossEntropyStep(context), context, ast);
+    step->BeginEpoch(0);
+    std::vector<int64_t> active;
+    for (const auto& b : batches) {
+      auto r = step->Run(b);
+      EXPECT_TRUE(r) << r.error().message();
+      if (r) active.push_back(r->backpropagated);
+    }
+    return active;
+  };
+  model::Model fp32 = testing::TinyModel(5), bf16 = testing::TinyModel(5);
+  const auto fp32_active = run(fp32, AstOptions::ScorePrecision::kFp32);
+  const auto bf16_active = run(bf16, AstOptions::ScorePrecision::kBf16);
+  EXPECT_EQ(bf16_active, fp32_active);
+  std::string diff;
+  EXPECT_TRUE(testing::SameTensors(bf16.tensors, fp32.tensors, &diff, 1e-6)) << diff;
+  EXPECT_FALSE(testing::SameTensors(bf16.tensors, testing::TinyModel(5).tensors, &diff));
+}
+
+TEST(AstOptionsTest, ScorePrecisionIsParsedAndChecked) {
+  auto j = AstOptionsFromJson({{"ast_score_precision", "bf16"}});
+  ASSERT_TRUE(j) << j.error().message();
+  EXPECT_EQ(j->score_precision, AstOptions::ScorePrecision::kBf16);
+  EXPECT_EQ(AstOptionsToJson(*j).at("ast_score_precision"), "bf16");
+  EXPECT_EQ(AstOptionsToJson(AstOptions{}).at("ast_score_precision"), "fp32");
+  auto bad = AstOptionsFromJson({{"ast_score_precision", "fp8"}});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("ast_score_precision"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hadmc::train

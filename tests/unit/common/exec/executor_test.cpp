@@ -153,5 +153,45 @@ TEST(Executor, CreateRejectsMissingOrMisshapedTensors) {
   EXPECT_NE(r.error().message().find("fc.weight"), std::string::npos);
 }
 
+// A bf16 cast copy computes what the fp32 graph does to bf16's precision, does not move when
+// the source changes, follows it after CopyTensorsFrom, and refuses a graph with an fp16 node.
+TEST(Executor, CastCopyFollowsItsSourceWhenCopiedAgain) {
+  auto m = BlockModel();
+  auto ex = Executor::Create(m);
+  ASSERT_TRUE(ex);
+  auto bf16 = ex->CastCopy(at::kBFloat16);
+  ASSERT_TRUE(bf16) << bf16.error().String();
+  torch::manual_seed(5);
+  const torch::Tensor x = torch::randn({4, 7, 6, 6});
+  auto close_to_fp32 = [&](const torch::Tensor& y) {
+    const torch::Tensor want = *ex->Run(x, Mode::kInference);
+    return (y.to(torch::kFloat) - want).abs().max().item<double>() <=
+           0.03 * want.abs().max().item<double>();
+  };
+  const torch::Tensor before = *bf16->Run(x.to(at::kBFloat16), Mode::kInference);
+  EXPECT_EQ(before.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(close_to_fp32(before));
+
+  {
+    torch::NoGradGuard no_grad;
+    m.tensors.at("conv1.weight").mul_(-2.0);  // shared with ex, as an optimizer step would be
+  }
+  EXPECT_TRUE(torch::equal(*bf16->Run(x.to(at::kBFloat16), Mode::kInference), before));
+  EXPECT_FALSE(close_to_fp32(before));
+  ASSERT_TRUE(bf16->CopyTensorsFrom(*ex));
+  EXPECT_TRUE(close_to_fp32(*bf16->Run(x.to(at::kBFloat16), Mode::kInference)));
+  EXPECT_EQ(m.tensors.at("conv1.weight").scalar_type(), at::kFloat);  // the source is not cast
+
+  auto half = m;
+  half.graph.nodes[0].precision = ir::Precision::kFp16;
+  half.tensors["conv1.weight"] = half.tensors["conv1.weight"].to(at::kHalf);
+  half.graph.params["conv1.weight"].dtype = ir::DType::kF16;
+  auto half_ex = Executor::Create(half);
+  ASSERT_TRUE(half_ex) << half_ex.error().String();
+  auto refused = half_ex->CastCopy(at::kBFloat16);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message().find("conv1"), std::string::npos) << refused.error().message();
+}
+
 }  // namespace
 }  // namespace hadmc::exec
